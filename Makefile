@@ -1,0 +1,42 @@
+# dialerd — targets a newcomer guesses right.
+GO      ?= go
+PKGS    := ./...
+# make run starts one node with this admin token unless one is set: it is a
+# development default, never use it on a reachable address.
+DIALERD_BOOTSTRAP_TOKEN ?= dev-admin-token
+export DIALERD_BOOTSTRAP_TOKEN
+
+.PHONY: run build test test-short fuzz bench lint proto tidy clean
+
+run: ## one node on 127.0.0.1:8080, data in ./data
+	$(GO) run ./cmd/dialerd
+
+build:
+	$(GO) build -o bin/dialerd ./cmd/dialerd
+
+test: ## vet, then every test with the race detector (multi-node tests run as processes)
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	$(GO) test -run='^$$' -fuzz=FuzzCampaignApplyJSON -fuzztime=$${FUZZTIME:-30s} .
+
+bench: ## the bench harness; writes bench/RESULTS.md
+	$(GO) run ./bench/cmd/bench $(BENCHFLAGS)
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+	$(GO) vet $(PKGS)
+
+proto: ## regenerate actors/pb from proto/ (needs protoc and protoc-gen-go)
+	protoc --go_out=. --go_opt=module=github.com/dialerd/dialerd proto/*.proto
+
+tidy:
+	$(GO) mod tidy
+
+clean:
+	rm -rf bin data

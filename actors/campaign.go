@@ -1,0 +1,219 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors/pb"
+)
+
+// Index names and the shape of their keys. Every entry lives in the shard of
+// the campaign that wrote it, in the same batch as the campaign itself.
+const (
+	indexCampaignAll   = "campaign.all"   // slug
+	indexCampaignWS    = "campaign.ws"    // workspace 0x00 slug
+	indexCampaignEmail = "campaign.email" // lower(email) 0x00 slug
+)
+
+const storeTimeout = 10 * time.Second
+
+// campaignGrain is the virtual actor campaign/<slug>: the campaign's settings
+// now, its dialer tick and live state as they arrive.
+type campaignGrain struct {
+	deps     *Deps
+	slug     string
+	identity string
+	log      *slog.Logger
+
+	loaded bool
+	c      *dialerd.Campaign // nil: no campaign under this slug
+	doc    []byte            // c encoded, what GET answers
+}
+
+func (g *campaignGrain) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *cluster.ClusterInit:
+		g.slug = m.Identity.Identity
+		g.identity = KindCampaign + "/" + g.slug
+		g.log = g.deps.Logger.With("grain", g.identity)
+		g.deps.OnGrain(KindCampaign, 1)
+		if err := g.load(); err != nil {
+			g.log.Error("load failed; will retry on next request", "err", err)
+		}
+	case *actor.Stopped:
+		if g.identity != "" {
+			g.deps.OnGrain(KindCampaign, -1)
+		}
+	case *pb.CampaignRequest:
+		ctx.Respond(g.handle(m))
+	}
+}
+
+func (g *campaignGrain) load() error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	doc, err := g.deps.Store.Get(ctx, g.identity, "doc")
+	if err != nil {
+		return err
+	}
+	g.loaded = true
+	if doc == nil {
+		g.c, g.doc = nil, nil
+		return nil
+	}
+	var c dialerd.Campaign
+	if err := json.Unmarshal(doc, &c); err != nil {
+		return dialerd.Errorf(dialerd.EINTERNAL, "campaign %s: corrupt record: %v", g.slug, err)
+	}
+	g.c, g.doc = &c, doc
+	return nil
+}
+
+func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
+	if !g.loaded {
+		if err := g.load(); err != nil {
+			g.log.Error("load failed", "err", err)
+			return reply(nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "Campaign storage is unavailable; try again."))
+		}
+	}
+	p := principal(m.Scope)
+	if m.Op == pb.CampaignOp_CAMPAIGN_CREATE {
+		return reply(g.create(p, m.Body))
+	}
+	// Outside the caller's scope looks exactly like absent.
+	if g.c == nil || !p.Covers(g.c.WorkspaceID()) {
+		return reply(nil, dialerd.Errorf(dialerd.ENOTFOUND, "Campaign %q not found.", g.slug))
+	}
+	switch m.Op {
+	case pb.CampaignOp_CAMPAIGN_GET:
+		return reply(g.doc, nil)
+	case pb.CampaignOp_CAMPAIGN_REPLACE:
+		next := dialerd.NewCampaign()
+		return reply(g.update(p, next, m.Body))
+	case pb.CampaignOp_CAMPAIGN_PATCH:
+		return reply(g.update(p, *g.c, m.Body))
+	case pb.CampaignOp_CAMPAIGN_DELETE:
+		return reply(nil, g.delete())
+	case pb.CampaignOp_CAMPAIGN_STATUS:
+		return reply(json.Marshal(g.status()))
+	}
+	return reply(nil, dialerd.Errorf(dialerd.EINVALID, "Unknown campaign operation %d.", m.Op))
+}
+
+func (g *campaignGrain) create(p dialerd.Principal, body []byte) ([]byte, error) {
+	if g.c != nil {
+		return nil, dialerd.Errorf(dialerd.ECONFLICT, "Slug %q is taken.", g.slug)
+	}
+	c := dialerd.NewCampaign()
+	if err := c.ApplyJSON(body); err != nil {
+		return nil, err
+	}
+	if !p.Covers(c.WorkspaceID()) {
+		return nil, forbiddenWorkspace(c.WorkspaceID())
+	}
+	now := g.deps.Clock.Now().UTC().Truncate(time.Microsecond)
+	c.ID, c.Slug, c.CreatedAt, c.UpdatedAt = g.deps.NewID(), g.slug, now, now
+	return g.persist(&c)
+}
+
+func (g *campaignGrain) update(p dialerd.Principal, next dialerd.Campaign, body []byte) ([]byte, error) {
+	if err := next.ApplyJSON(body); err != nil {
+		return nil, err
+	}
+	if !p.Covers(next.WorkspaceID()) {
+		return nil, forbiddenWorkspace(next.WorkspaceID())
+	}
+	next.ID, next.Slug, next.CreatedAt = g.c.ID, g.c.Slug, g.c.CreatedAt
+	next.UpdatedAt = g.deps.Clock.Now().UTC().Truncate(time.Microsecond)
+	if !next.UpdatedAt.After(g.c.UpdatedAt) {
+		// Keep updated_at strictly increasing even if the clock is not.
+		next.UpdatedAt = g.c.UpdatedAt.Add(time.Microsecond)
+	}
+	return g.persist(&next)
+}
+
+func forbiddenWorkspace(ws string) error {
+	if ws == "" {
+		return dialerd.Errorf(dialerd.EFORBIDDEN, "This token may only create campaigns in its workspaces: set \"workspace\".")
+	}
+	return dialerd.Errorf(dialerd.EFORBIDDEN, "This token does not cover workspace %q.", ws)
+}
+
+// persist writes next and its index entries in one batch, then adopts it.
+func (g *campaignGrain) persist(next *dialerd.Campaign) ([]byte, error) {
+	doc, err := json.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	ops := []dialerd.Op{dialerd.Set("doc", doc), dialerd.IndexSet(indexCampaignAll, g.slug, nil)}
+	ops = append(ops, g.indexOps(g.c, next)...)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
+		return nil, storeErr(g.log, err)
+	}
+	g.c, g.doc = next, doc
+	return doc, nil
+}
+
+// indexOps moves the workspace and e-mail entries from old to next (either
+// may be nil).
+func (g *campaignGrain) indexOps(old, next *dialerd.Campaign) []dialerd.Op {
+	var ops []dialerd.Op
+	key := func(v string) string { return v + "\x00" + g.slug }
+	move := func(index, from, to string) {
+		if from == to {
+			return
+		}
+		if from != "" {
+			ops = append(ops, dialerd.IndexDelete(index, key(from)))
+		}
+		if to != "" {
+			ops = append(ops, dialerd.IndexSet(index, key(to), nil))
+		}
+	}
+	var oldWS, oldEmail, newWS, newEmail string
+	if old != nil {
+		oldWS, oldEmail = old.WorkspaceID(), strings.ToLower(old.EmailAddr())
+	}
+	if next != nil {
+		newWS, newEmail = next.WorkspaceID(), strings.ToLower(next.EmailAddr())
+	}
+	move(indexCampaignWS, oldWS, newWS)
+	move(indexCampaignEmail, oldEmail, newEmail)
+	return ops
+}
+
+func (g *campaignGrain) delete() error {
+	ops := append([]dialerd.Op{dialerd.DeleteAll(), dialerd.IndexDelete(indexCampaignAll, g.slug)}, g.indexOps(g.c, nil)...)
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
+		return storeErr(g.log, err)
+	}
+	g.c, g.doc = nil, nil
+	return nil
+}
+
+func (g *campaignGrain) status() dialerd.CampaignStatus {
+	// Lists, calls and seats arrive with later grains; until then the
+	// campaign has no prospects and no calls.
+	return dialerd.ComputeStatus(g.c, dialerd.StatusInput{})
+}
+
+// storeErr keeps client-facing codes, and turns anything else into
+// EUNAVAILABLE after logging it: the write did not happen, a retry may work.
+func storeErr(log *slog.Logger, err error) error {
+	if c := dialerd.ErrorCode(err); c != dialerd.EINTERNAL {
+		return err
+	}
+	log.Error("store write failed", "err", err)
+	return dialerd.Errorf(dialerd.EUNAVAILABLE, "Storage is unavailable; nothing was written. Try again.")
+}

@@ -1,0 +1,39 @@
+package actors
+
+import (
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/dialerd/dialerd"
+)
+
+// Grain kinds. A grain's storage identity is kind + "/" + its cluster
+// identity, e.g. "campaign/spring-promo".
+const (
+	KindCampaign = "campaign"
+	KindToken    = "token"
+)
+
+// Deps is what grains are given; main wires it.
+type Deps struct {
+	Store  dialerd.Store
+	Clock  dialerd.Clock
+	Logger *slog.Logger
+	// NewID returns a fresh unique ID (a UUID in production).
+	NewID func() string
+	// OnGrain is told when a grain of a kind starts (+1) or stops (-1).
+	OnGrain func(kind string, delta int)
+}
+
+// Kinds returns the cluster kinds this node hosts.
+func Kinds(d *Deps) []*cluster.Kind {
+	if d.OnGrain == nil {
+		d.OnGrain = func(string, int) {}
+	}
+	return []*cluster.Kind{
+		cluster.NewKind(KindCampaign, actor.PropsFromProducer(func() actor.Actor { return &campaignGrain{deps: d} })),
+		cluster.NewKind(KindToken, actor.PropsFromProducer(func() actor.Actor { return &tokenGrain{deps: d} })),
+	}
+}

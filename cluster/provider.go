@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/hashicorp/memberlist"
+)
+
+// nodeMeta is what every node gossips about itself (memberlist caps it at
+// 512 bytes).
+type nodeMeta struct {
+	ID    string   `json:"id"`    // actor system ID: unique per process run
+	Actor string   `json:"actor"` // actor transport host:port, exactly ActorSystem.Address()
+	HTTP  string   `json:"http,omitempty"`
+	Kinds []string `json:"kinds"`
+}
+
+// ProviderConfig configures membership.
+type ProviderConfig struct {
+	// Bind is the gossip host:port (TCP and UDP).
+	Bind string
+	// Advertise is the gossip host:port others reach; default Bind.
+	Advertise string
+	// Join lists seed gossip addresses; empty starts a new cluster.
+	Join []string
+	// HTTPAddr is gossiped so tooling can find every node's API.
+	HTTPAddr string
+	// Republish is the steady snapshot interval. Default 1 s.
+	Republish time.Duration
+	Logger    *slog.Logger
+}
+
+// Provider is a protoactor ClusterProvider backed by memberlist.
+type Provider struct {
+	cfg    ProviderConfig
+	log    *slog.Logger
+	ml     *memberlist.Memberlist
+	c      *cluster.Cluster
+	meta   []byte
+	notify chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	closed bool
+}
+
+var _ cluster.ClusterProvider = (*Provider)(nil)
+
+// NewProvider returns a provider; StartMember starts it.
+func NewProvider(cfg ProviderConfig) *Provider {
+	if cfg.Republish <= 0 {
+		cfg.Republish = time.Second
+	}
+	if cfg.Advertise == "" {
+		cfg.Advertise = cfg.Bind
+	}
+	return &Provider{cfg: cfg, log: cfg.Logger.With("component", "membership"),
+		notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// StartMember joins the gossip cluster and starts publishing topology.
+func (p *Provider) StartMember(c *cluster.Cluster) error {
+	p.c = c
+	meta, err := json.Marshal(nodeMeta{ID: c.ActorSystem.ID, Actor: c.ActorSystem.Address(), HTTP: p.cfg.HTTPAddr, Kinds: c.GetClusterKinds()})
+	if err != nil {
+		return err
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return fmt.Errorf("cluster: node metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
+	}
+	p.meta = meta
+
+	conf := memberlist.DefaultLANConfig()
+	conf.Name = c.ActorSystem.ID
+	if conf.BindAddr, conf.BindPort, err = splitHostPort(p.cfg.Bind); err != nil {
+		return fmt.Errorf("cluster: --bind: %w", err)
+	}
+	if conf.AdvertiseAddr, conf.AdvertisePort, err = splitHostPort(p.cfg.Advertise); err != nil {
+		return fmt.Errorf("cluster: --advertise: %w", err)
+	}
+	conf.Delegate = p
+	conf.Events = p
+	conf.Logger = nil
+	conf.LogOutput = &logWriter{log: p.log}
+	ml, err := memberlist.Create(conf)
+	if err != nil {
+		return fmt.Errorf("cluster: memberlist: %w", err)
+	}
+	p.ml = ml
+	if len(p.cfg.Join) > 0 {
+		if n, err := ml.Join(p.cfg.Join); err != nil {
+			// Not fatal: the seeds may start later. The loop keeps trying.
+			p.log.Warn("join failed; will retry", "seeds", p.cfg.Join, "err", err)
+		} else {
+			p.log.Info("joined", "contacted", n)
+		}
+	}
+	p.publish()
+	go p.loop()
+	return nil
+}
+
+// StartClient is not supported: every dialerd node is a full member.
+func (p *Provider) StartClient(*cluster.Cluster) error {
+	return fmt.Errorf("cluster: client mode is not supported")
+}
+
+// Shutdown leaves the gossip cluster (announcing it when graceful) and stops.
+func (p *Provider) Shutdown(graceful bool) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.done
+	if p.ml == nil {
+		return nil
+	}
+	if graceful {
+		if err := p.ml.Leave(2 * time.Second); err != nil {
+			p.log.Warn("leave", "err", err)
+		}
+	}
+	return p.ml.Shutdown()
+}
+
+// Members returns the number of live members as memberlist sees them.
+func (p *Provider) Members() int {
+	if p.ml == nil {
+		return 0
+	}
+	return p.ml.NumMembers()
+}
+
+func (p *Provider) loop() {
+	defer close(p.done)
+	tick := time.NewTicker(p.cfg.Republish)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.notify:
+			// Debounce: a join often arrives with its update events.
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-p.stop:
+				return
+			}
+			p.publish()
+		case <-tick.C:
+			if len(p.cfg.Join) > 0 && p.ml.NumMembers() <= 1 {
+				if _, err := p.ml.Join(p.cfg.Join); err == nil {
+					p.log.Info("joined on retry")
+				}
+			}
+			p.publish()
+		}
+	}
+}
+
+// publish pushes a full snapshot, self included, to protoactor.
+func (p *Provider) publish() {
+	var members []*cluster.Member
+	for _, n := range p.ml.Members() {
+		var m nodeMeta
+		if err := json.Unmarshal(n.Meta, &m); err != nil {
+			p.log.Warn("ignoring member with bad metadata", "node", n.Name, "err", err)
+			continue
+		}
+		host, port, err := splitHostPort(m.Actor)
+		if err != nil {
+			continue
+		}
+		members = append(members, &cluster.Member{Id: m.ID, Host: host, Port: int32(port), Kinds: m.Kinds})
+	}
+	p.c.MemberList.UpdateClusterTopology(members)
+}
+
+func (p *Provider) signal() {
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+}
+
+// memberlist.Delegate. Only NodeMeta matters; the rest is unused.
+
+func (p *Provider) NodeMeta(int) []byte             { return p.meta }
+func (p *Provider) NotifyMsg([]byte)                {}
+func (p *Provider) GetBroadcasts(int, int) [][]byte { return nil }
+func (p *Provider) LocalState(bool) []byte          { return nil }
+func (p *Provider) MergeRemoteState([]byte, bool)   {}
+func (p *Provider) NotifyJoin(*memberlist.Node)     { p.signal() }
+func (p *Provider) NotifyLeave(*memberlist.Node)    { p.signal() }
+func (p *Provider) NotifyUpdate(*memberlist.Node)   { p.signal() }
+
+func splitHostPort(s string) (string, int, error) {
+	host, ps, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", s)
+	}
+	return host, port, nil
+}
+
+// logWriter turns memberlist's "[LEVEL] memberlist: msg" lines into slog
+// records at the matching level.
+type logWriter struct{ log *slog.Logger }
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	line := string(bytes.TrimSpace(b))
+	level := slog.LevelDebug
+	for tag, l := range map[string]slog.Level{"[ERR]": slog.LevelError, "[ERROR]": slog.LevelError, "[WARN]": slog.LevelWarn, "[INFO]": slog.LevelDebug} {
+		if i := bytes.Index(b, []byte(tag)); i >= 0 {
+			level = l
+			line = string(bytes.TrimSpace(b[i+len(tag):]))
+			break
+		}
+	}
+	w.log.Log(context.Background(), level, line)
+	return len(b), nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the node's configuration. Every field has a flag, and an
+// environment variable DIALERD_<FLAG> that the flag overrides.
+type Config struct {
+	// HTTP is the API listen address.
+	HTTP string
+	// Data is the data directory (Pebble).
+	Data string
+	// Bind is the gossip (memberlist) listen address, TCP and UDP.
+	Bind string
+	// Remote is the actor transport address; port 0 picks a free port,
+	// advertised through membership.
+	Remote string
+	// Advertise is the gossip address other nodes reach, when Bind is not
+	// reachable as is (0.0.0.0, NAT).
+	Advertise string
+	// Join lists seed gossip addresses of a running cluster.
+	Join []string
+	// Clock is "real" or "virtual".
+	Clock string
+	// ClockSpeed is how many times faster than wall time a virtual clock
+	// runs.
+	ClockSpeed float64
+	// ClockStart is where a virtual clock starts; default now.
+	ClockStart time.Time
+	// BootstrapToken is an admin token accepted without a stored record:
+	// use it to mint scoped tokens, then keep it secret or unset it.
+	BootstrapToken string
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("dialerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(name, def string) string {
+		if v := getenv("DIALERD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var join, clockStart, logLevel, speed string
+	fs.StringVar(&c.HTTP, "http", env("http", "127.0.0.1:8080"), "API listen address")
+	fs.StringVar(&c.Data, "data", env("data", "./data"), "data directory")
+	fs.StringVar(&c.Bind, "bind", env("bind", "127.0.0.1:7946"), "gossip listen address (TCP+UDP)")
+	fs.StringVar(&c.Remote, "remote", env("remote", "127.0.0.1:0"), "actor transport address; port 0 = any free port")
+	fs.StringVar(&c.Advertise, "advertise", env("advertise", ""), "gossip address other nodes reach (default: --bind)")
+	fs.StringVar(&join, "join", env("join", ""), "comma-separated gossip addresses of nodes to join")
+	fs.StringVar(&c.Clock, "clock", env("clock", "real"), "clock: real or virtual")
+	fs.StringVar(&speed, "clock-speed", env("clock-speed", "1"), "virtual clock speed (× wall time)")
+	fs.StringVar(&clockStart, "clock-start", env("clock-start", ""), "virtual clock start, RFC 3339 (default now)")
+	fs.StringVar(&c.BootstrapToken, "bootstrap-token", env("bootstrap-token", ""), "admin token accepted without a record")
+	fs.StringVar(&logLevel, "log-level", env("log-level", "info"), "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return c, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return c, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	for _, j := range strings.Split(join, ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			c.Join = append(c.Join, j)
+		}
+	}
+	var err error
+	if c.ClockSpeed, err = strconv.ParseFloat(speed, 64); err != nil {
+		return c, usageError{fmt.Errorf("--clock-speed: %w", err)}
+	}
+	if clockStart != "" {
+		if c.ClockStart, err = time.Parse(time.RFC3339, clockStart); err != nil {
+			return c, usageError{fmt.Errorf("--clock-start: %w", err)}
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return c, usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the configuration as a whole.
+func (c *Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"--http": c.HTTP, "--bind": c.Bind, "--remote": c.Remote} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
+		}
+	}
+	if c.Advertise != "" {
+		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+			errs = append(errs, fmt.Errorf("--advertise %q: %w", c.Advertise, err))
+		}
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("--data is required"))
+	}
+	switch c.Clock {
+	case "real":
+		if c.ClockSpeed != 1 || !c.ClockStart.IsZero() {
+			errs = append(errs, errors.New("--clock-speed and --clock-start need --clock virtual"))
+		}
+	case "virtual":
+		if !(c.ClockSpeed > 0) || c.ClockSpeed > 1e6 {
+			errs = append(errs, errors.New("--clock-speed must be > 0 and ≤ 1e6"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--clock %q: want real or virtual", c.Clock))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+// usageError is a configuration mistake: exit code 2.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors"
+	"github.com/dialerd/dialerd/cluster"
+	dhttp "github.com/dialerd/dialerd/http"
+	"github.com/dialerd/dialerd/persistence"
+)
+
+// Node is a running dialerd: storage, membership and actors, HTTP.
+type Node struct {
+	log      *slog.Logger
+	store    *persistence.Store
+	node     *cluster.Node
+	http     *dhttp.Server
+	stopping atomic.Bool
+}
+
+func newLogger(level slog.Level, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, opts))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func newClock(cfg Config) dialerd.Clock {
+	if cfg.Clock == "virtual" {
+		start := cfg.ClockStart
+		if start.IsZero() {
+			start = dialerd.RealClock{}.Now()
+		}
+		return dialerd.NewScaledClock(start, cfg.ClockSpeed)
+	}
+	return dialerd.RealClock{}
+}
+
+// Start brings a node up in order — Pebble, membership and actors, HTTP —
+// undoing what started if a later step fails.
+func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
+	log := newLogger(cfg.LogLevel, logOut)
+	clock := newClock(cfg)
+	n := &Node{log: log}
+
+	store, err := persistence.Open(persistence.Options{Dir: cfg.Data, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.store = store
+
+	metrics := dhttp.NewMetrics(func() int {
+		if n.node == nil {
+			return 0
+		}
+		return n.node.Members()
+	})
+	deps := &actors.Deps{Store: store, Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain}
+	node, err := cluster.Start(cluster.Config{
+		Name:   "dialerd",
+		Remote: cfg.Remote,
+		Provider: cluster.ProviderConfig{
+			Bind: cfg.Bind, Advertise: cfg.Advertise, Join: cfg.Join, HTTPAddr: cfg.HTTP, Logger: log,
+		},
+		Kinds:  actors.Kinds(deps),
+		Logger: log,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	n.node = node
+
+	n.http = dhttp.New(dhttp.Config{
+		Addr:           cfg.HTTP,
+		BootstrapToken: cfg.BootstrapToken,
+		Grains:         node,
+		Catalog:        &actors.Catalog{Store: store},
+		Clock:          clock,
+		Metrics:        metrics,
+		Ready:          n.ready,
+		Logger:         log,
+	})
+	if err := n.http.Start(); err != nil {
+		node.Stop(false)
+		store.Close()
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	log.Info("dialerd started", "http", n.http.Addr(), "gossip", cfg.Bind, "actors", node.Address(),
+		"data", cfg.Data, "clock", cfg.Clock, "join", cfg.Join)
+	return n, nil
+}
+
+func (n *Node) ready() error {
+	if n.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	if n.node.Members() < 1 {
+		return errors.New("not a cluster member yet")
+	}
+	return nil
+}
+
+// Close shuts down in reverse order, each step bounded: stop taking
+// requests and let those in flight finish, leave the cluster (stopping the
+// grains), close Pebble.
+func (n *Node) Close() error {
+	n.stopping.Store(true)
+	n.log.Info("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	if err := n.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("http: %w", err))
+	}
+	n.node.Stop(true)
+	if err := n.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("store: %w", err))
+	}
+	n.log.Info("stopped")
+	return errors.Join(errs...)
+}

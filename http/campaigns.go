@@ -1,0 +1,145 @@
+package http
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors"
+	"github.com/dialerd/dialerd/actors/pb"
+)
+
+func (s *Server) listCampaigns(r *request) error {
+	args := r.ctx.QueryArgs()
+	docs, err := s.cfg.Catalog.Campaigns(r.c, r.p, actors.CampaignFilter{
+		Workspace: string(args.Peek("workspace")),
+		Email:     string(args.Peek("email")),
+	})
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, d := range docs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(d)
+	}
+	b.WriteByte(']')
+	writeJSON(r.ctx, fasthttp.StatusOK, b.Bytes())
+	return nil
+}
+
+// maxSlugAttempts bounds the search for a free slug when creates race.
+const maxSlugAttempts = 20
+
+func (s *Server) createCampaign(r *request) error {
+	body, err := jsonBody(r.ctx)
+	if err != nil {
+		return err
+	}
+	// Validate here too, so a bad body is a 400 before any grain is asked
+	// and the slug can be derived from the name. The grain validates again.
+	c := dialerd.NewCampaign()
+	if err := c.ApplyJSON(body); err != nil {
+		return err
+	}
+	if !r.p.Covers(c.WorkspaceID()) {
+		if c.WorkspaceID() == "" {
+			return dialerd.Errorf(dialerd.EFORBIDDEN, "This token may only create campaigns in its workspaces: set \"workspace\".")
+		}
+		return dialerd.Errorf(dialerd.EFORBIDDEN, "This token does not cover workspace %q.", c.WorkspaceID())
+	}
+	base := dialerd.Slugify(c.Name)
+	taken, err := s.cfg.Catalog.TakenSlugs(r.c, base)
+	if err != nil {
+		return err
+	}
+	n := 1
+	for attempt := 0; attempt < maxSlugAttempts; attempt++ {
+		slug := base
+		for ; ; n++ {
+			if n > 1 {
+				slug = base + "-" + strconv.Itoa(n)
+			}
+			if !taken[slug] {
+				break
+			}
+		}
+		res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, &pb.CampaignRequest{
+			Op: pb.CampaignOp_CAMPAIGN_CREATE, Scope: actors.ScopeToPB(r.p), Body: body,
+		})
+		if err != nil {
+			return err
+		}
+		doc, err := replyBody(res)
+		if dialerd.ErrorCode(err) == dialerd.ECONFLICT {
+			taken[slug] = true // lost a race for it; try the next
+			continue
+		} else if err != nil {
+			return err
+		}
+		writeJSON(r.ctx, fasthttp.StatusCreated, doc)
+		return nil
+	}
+	return dialerd.Errorf(dialerd.EUNAVAILABLE, "Could not find a free slug for %q; try again.", base)
+}
+
+// campaignCall sends op to the campaign named in the path.
+func (s *Server) campaignCall(r *request, op pb.CampaignOp, body []byte) ([]byte, error) {
+	slug := r.parts[1]
+	if !dialerd.ValidSlug(slug) {
+		return nil, dialerd.Errorf(dialerd.ENOTFOUND, "Campaign %q not found.", slug)
+	}
+	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, &pb.CampaignRequest{
+		Op: op, Scope: actors.ScopeToPB(r.p), Body: body,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return replyBody(res)
+}
+
+func (s *Server) getCampaign(r *request) error {
+	return s.answer(r, pb.CampaignOp_CAMPAIGN_GET, nil)
+}
+
+func (s *Server) campaignStatus(r *request) error {
+	return s.answer(r, pb.CampaignOp_CAMPAIGN_STATUS, nil)
+}
+
+func (s *Server) replaceCampaign(r *request) error {
+	body, err := jsonBody(r.ctx)
+	if err != nil {
+		return err
+	}
+	return s.answer(r, pb.CampaignOp_CAMPAIGN_REPLACE, body)
+}
+
+func (s *Server) patchCampaign(r *request) error {
+	body, err := jsonBody(r.ctx)
+	if err != nil {
+		return err
+	}
+	return s.answer(r, pb.CampaignOp_CAMPAIGN_PATCH, body)
+}
+
+func (s *Server) deleteCampaign(r *request) error {
+	if _, err := s.campaignCall(r, pb.CampaignOp_CAMPAIGN_DELETE, nil); err != nil {
+		return err
+	}
+	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
+	return nil
+}
+
+func (s *Server) answer(r *request, op pb.CampaignOp, body []byte) error {
+	doc, err := s.campaignCall(r, op, body)
+	if err != nil {
+		return err
+	}
+	writeJSON(r.ctx, fasthttp.StatusOK, doc)
+	return nil
+}

@@ -1,0 +1,285 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors"
+)
+
+// Grains sends a message to the grain kind/identity wherever it lives.
+type Grains interface {
+	Request(ctx context.Context, kind, identity string, msg proto.Message) (any, error)
+}
+
+// Catalog answers listing questions without asking each grain.
+type Catalog interface {
+	Campaigns(ctx context.Context, p dialerd.Principal, f actors.CampaignFilter) ([]json.RawMessage, error)
+	TakenSlugs(ctx context.Context, base string) (map[string]bool, error)
+	Tokens(ctx context.Context) ([]dialerd.Token, error)
+}
+
+// Body size limits by kind of route.
+const (
+	DefaultMaxJSONBody = 64 << 10
+)
+
+// Config configures the front end.
+type Config struct {
+	// Addr is the listen address, host:port.
+	Addr string
+	// BootstrapToken, when set, is an admin token that needs no record.
+	BootstrapToken string
+	// MaxJSONBody bounds JSON request bodies. Default DefaultMaxJSONBody.
+	MaxJSONBody int
+	// RequestTimeout bounds the work of one request. Default 10 s.
+	RequestTimeout time.Duration
+	// AuthCacheTTL is how long a resolved token is trusted before it is
+	// looked up again: the delay after which a revocation made on another
+	// node takes effect here. Default 5 s.
+	AuthCacheTTL time.Duration
+	Grains       Grains
+	Catalog      Catalog
+	Clock        dialerd.Clock
+	Metrics      *Metrics
+	// Ready reports whether the node serves requests (nil: ready).
+	Ready  func() error
+	Logger *slog.Logger
+}
+
+// Server is the HTTP front end.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	auth *authenticator
+	srv  *fasthttp.Server
+	ln   net.Listener
+	done chan error
+}
+
+// New returns a server; Start listens.
+func New(cfg Config) *Server {
+	if cfg.MaxJSONBody <= 0 {
+		cfg.MaxJSONBody = DefaultMaxJSONBody
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.AuthCacheTTL <= 0 {
+		cfg.AuthCacheTTL = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http")}
+	s.auth = newAuthenticator(cfg.BootstrapToken, cfg.Grains, cfg.Clock, cfg.AuthCacheTTL)
+	s.srv = &fasthttp.Server{
+		Handler:               s.handle,
+		Name:                  "dialerd",
+		MaxRequestBodySize:    cfg.MaxJSONBody,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		NoDefaultServerHeader: false,
+		NoDefaultDate:         true,
+		ErrorHandler:          s.errorHandler,
+		Logger:                fasthttpLogger{s.log},
+	}
+	return s
+}
+
+// Start listens on cfg.Addr and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops accepting, lets requests in flight finish until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ln == nil {
+		return nil
+	}
+	err := s.srv.ShutdownWithContext(ctx)
+	<-s.done
+	return err
+}
+
+// errorHandler answers requests fasthttp rejects before the handler runs
+// (an oversized body, a malformed request) in the API's error format.
+func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeError(ctx, s.log, dialerd.Errorf(dialerd.ETOOLARGE, "Request body is larger than %d bytes.", s.cfg.MaxJSONBody))
+	} else {
+		writeError(ctx, s.log, dialerd.Errorf(dialerd.EINVALID, "Malformed HTTP request, or headers too large."))
+	}
+	s.cfg.Metrics.requests.WithLabelValues("other", string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
+}
+
+// request is one API call on its way through the handlers.
+type request struct {
+	ctx   *fasthttp.RequestCtx
+	c     context.Context
+	p     dialerd.Principal
+	parts []string // path segments after /api/v/
+}
+
+type handler func(s *Server, r *request) error
+
+// route is one API path pattern and its handlers by method.
+type route struct {
+	name    string // pattern, the metrics label
+	methods map[string]handler
+}
+
+// match finds the route for the segments after /api/v/.
+func match(parts []string) *route {
+	switch {
+	case len(parts) == 1 && parts[0] == "campaign":
+		return routeCampaigns
+	case len(parts) == 2 && parts[0] == "campaign":
+		return routeCampaign
+	case len(parts) == 3 && parts[0] == "campaign" && parts[2] == "status":
+		return routeCampaignStatus
+	case len(parts) == 1 && parts[0] == "token":
+		return routeTokens
+	case len(parts) == 2 && parts[0] == "token":
+		return routeToken
+	}
+	return nil
+}
+
+var (
+	routeCampaigns      = &route{"/api/v/campaign/", map[string]handler{"GET": (*Server).listCampaigns, "POST": (*Server).createCampaign}}
+	routeCampaign       = &route{"/api/v/campaign/{slug}/", map[string]handler{"GET": (*Server).getCampaign, "PUT": (*Server).replaceCampaign, "PATCH": (*Server).patchCampaign, "DELETE": (*Server).deleteCampaign}}
+	routeCampaignStatus = &route{"/api/v/campaign/{slug}/status/", map[string]handler{"GET": (*Server).campaignStatus}}
+	routeTokens         = &route{"/api/v/token/", map[string]handler{"GET": (*Server).listTokens, "POST": (*Server).createToken}}
+	routeToken          = &route{"/api/v/token/{id}/", map[string]handler{"GET": (*Server).getToken, "DELETE": (*Server).deleteToken}}
+)
+
+const apiPrefix = "/api/v/"
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := dialerd.Stopwatch()
+	path := string(ctx.Path())
+	name := "other"
+	switch path {
+	case "/healthz":
+		name = "/healthz"
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(`{"status":"ok"}`)
+	case "/readyz":
+		name = "/readyz"
+		s.readyz(ctx)
+	case "/metrics":
+		name = "/metrics"
+		s.cfg.Metrics.handler(ctx)
+	default:
+		name = s.api(ctx, path)
+	}
+	s.cfg.Metrics.requests.WithLabelValues(name, string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
+	s.cfg.Metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			writeError(ctx, s.log, dialerd.Errorf(dialerd.EUNAVAILABLE, "Not ready: %s", err))
+			return
+		}
+	}
+	ctx.SetBodyString(`{"status":"ready"}`)
+}
+
+// api serves /api/v/…; it returns the route name for metrics.
+func (s *Server) api(ctx *fasthttp.RequestCtx, path string) string {
+	if !strings.HasPrefix(path, apiPrefix) && path+"/" != apiPrefix {
+		writeError(ctx, s.log, dialerd.Errorf(dialerd.ENOTFOUND, "Not found."))
+		return "other"
+	}
+	parts := splitPath(strings.TrimPrefix(path, apiPrefix))
+	rt := match(parts)
+	if rt == nil {
+		writeError(ctx, s.log, dialerd.Errorf(dialerd.ENOTFOUND, "Not found."))
+		return "other"
+	}
+	h, ok := rt.methods[string(ctx.Method())]
+	if !ok {
+		ctx.Response.Header.Set("Allow", allow(rt))
+		writeError(ctx, s.log, dialerd.Errorf(dialerd.EMETHOD, "Method %q not allowed.", ctx.Method()))
+		return rt.name
+	}
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	p, err := s.auth.authenticate(c, ctx)
+	if err == nil {
+		err = h(s, &request{ctx: ctx, c: c, p: p, parts: parts})
+	}
+	if err != nil {
+		writeError(ctx, s.log, err)
+	}
+	return rt.name
+}
+
+func allow(rt *route) string {
+	var ms []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		if _, ok := rt.methods[m]; ok {
+			ms = append(ms, m)
+		}
+	}
+	return strings.Join(ms, ", ")
+}
+
+// splitPath splits on '/', dropping empty segments: the trailing slash is
+// optional and doubled slashes are harmless.
+func splitPath(p string) []string {
+	parts := strings.Split(p, "/")
+	out := parts[:0]
+	for _, s := range parts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// jsonBody returns the body of a request that must carry JSON.
+func jsonBody(ctx *fasthttp.RequestCtx) ([]byte, error) {
+	ct := string(ctx.Request.Header.ContentType())
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || mt != "application/json" {
+		return nil, dialerd.Errorf(dialerd.EMEDIATYPE, "Unsupported media type %q: send application/json.", ct)
+	}
+	return ctx.PostBody(), nil
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(body)
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("fasthttp", "msg", strings.TrimSpace(fmt.Sprintf(format, args...)))
+}

@@ -1,0 +1,63 @@
+package dialerd
+
+import "context"
+
+// Store is the storage contract of actor code. Every key belongs to one
+// identity ("campaign/spring-promo"); a write is a list of operations on one
+// identity applied atomically and durably. Index entries are secondary keys
+// kept in the same shard as the identity that writes them, so an entity and
+// its index entries change in one atomic batch; reading an index visits
+// every shard.
+//
+// persistence.Store implements it on Pebble for one node; the replicated
+// store of the cluster implements the same contract, so actors do not
+// change when data is replicated.
+type Store interface {
+	// Get returns the value of key under identity, or nil when absent.
+	Get(ctx context.Context, identity, key string) ([]byte, error)
+	// Scan calls fn for every key under identity that starts with prefix,
+	// in key order, until fn returns an error.
+	Scan(ctx context.Context, identity, prefix string, fn func(key string, value []byte) error) error
+	// Apply writes ops for identity atomically; it returns once they are
+	// durable.
+	Apply(ctx context.Context, identity string, ops []Op) error
+	// ScanIndex calls fn for every entry of index whose key starts with
+	// prefix. Entries of one shard come in key order; shards in turn.
+	ScanIndex(ctx context.Context, index, prefix string, fn func(key string, value []byte) error) error
+}
+
+// OpKind says what an Op does.
+type OpKind uint8
+
+const (
+	OpSet         OpKind = iota + 1 // set Key to Value
+	OpDelete                        // delete Key
+	OpDeleteAll                     // delete every key of the identity (not its index entries)
+	OpIndexSet                      // set entry Key of index Index to Value
+	OpIndexDelete                   // delete entry Key of index Index
+)
+
+// Op is one write of a batch.
+type Op struct {
+	Kind  OpKind
+	Index string
+	Key   string
+	Value []byte
+}
+
+// Set is an OpSet.
+func Set(key string, value []byte) Op { return Op{Kind: OpSet, Key: key, Value: value} }
+
+// Delete is an OpDelete.
+func Delete(key string) Op { return Op{Kind: OpDelete, Key: key} }
+
+// DeleteAll is an OpDeleteAll.
+func DeleteAll() Op { return Op{Kind: OpDeleteAll} }
+
+// IndexSet is an OpIndexSet.
+func IndexSet(index, key string, value []byte) Op {
+	return Op{Kind: OpIndexSet, Index: index, Key: key, Value: value}
+}
+
+// IndexDelete is an OpIndexDelete.
+func IndexDelete(index, key string) Op { return Op{Kind: OpIndexDelete, Index: index, Key: key} }

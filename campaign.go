@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/mail"
 	"sort"
 	"strconv"
@@ -172,7 +173,9 @@ func DecodeObject(body []byte) (map[string]json.RawMessage, error) {
 	if _, err := dec.Token(); err != nil {
 		return nil, Errorf(EINVALID, "Malformed JSON: %s", jsonErrText(err))
 	}
-	if _, err := dec.Token(); err == nil {
+	// Only whitespace may follow; anything else, even a broken token, is
+	// data after the object.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, Errorf(EINVALID, "Malformed JSON: data after the object.")
 	}
 	return m, nil
@@ -376,7 +379,7 @@ func ParseTimeOfDay(s string) (int, bool) {
 	limits := []int{23, 59, 59}
 	var v [3]int
 	for i, p := range parts {
-		if len(p) != 2 {
+		if len(p) != 2 || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9' {
 			return 0, false
 		}
 		n, err := strconv.Atoi(p)
@@ -402,16 +405,20 @@ func Slugify(name string) string {
 	for _, r := range strings.ToLower(name) {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			need := 1
 			if dash && b.Len() > 0 {
+				need = 2
+			}
+			if b.Len()+need > 60 {
+				return strings.TrimRight(b.String(), "-")
+			}
+			if need == 2 {
 				b.WriteByte('-')
 			}
 			dash = false
 			b.WriteRune(r)
 		default:
 			dash = true
-		}
-		if b.Len() >= 60 {
-			break
 		}
 	}
 	s := strings.TrimRight(b.String(), "-")
@@ -429,7 +436,7 @@ func ValidSlug(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		ch := s[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') || ch == '-' && s[i-1] == '-' {
 			return false
 		}
 	}
@@ -482,9 +489,10 @@ func decodeInt(raw json.RawMessage, dst *int) string {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 32)
 	if err != nil {
-		// 10.0 and 1e1 are integers written as floats; accept them exactly.
+		// 10.0 is an integer written as a float: accept a zero fraction,
+		// but no exponent (1e-400 would round to 0 unnoticed).
 		f, ferr := strconv.ParseFloat(string(raw), 64)
-		if ferr != nil || f != float64(int64(f)) || f > 1<<31-1 || f < -(1<<31) {
+		if ferr != nil || bytes.ContainsAny(raw, "eE") || f != float64(int64(f)) || f > 1<<31-1 || f < -(1<<31) {
 			return "A valid integer is required."
 		}
 		n = int64(f)

@@ -41,6 +41,9 @@ type Config struct {
 	BootstrapToken string
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
+	// Pprof, when set, serves net/http/pprof on this address (loopback
+	// only in practice: it exposes internals).
+	Pprof string
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -64,6 +67,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&speed, "clock-speed", env("clock-speed", "1"), "virtual clock speed (× wall time)")
 	fs.StringVar(&clockStart, "clock-start", env("clock-start", ""), "virtual clock start, RFC 3339 (default now)")
 	fs.StringVar(&c.BootstrapToken, "bootstrap-token", env("bootstrap-token", ""), "admin token accepted without a record")
+	fs.StringVar(&c.Pprof, "pprof", env("pprof", ""), "serve net/http/pprof on this address (debugging)")
 	fs.StringVar(&logLevel, "log-level", env("log-level", "info"), "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err}

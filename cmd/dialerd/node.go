@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"sync/atomic"
 	"time"
@@ -98,6 +100,9 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		node.Stop(false)
 		store.Close()
 		return nil, fmt.Errorf("http: %w", err)
+	}
+	if cfg.Pprof != "" {
+		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
 	log.Info("dialerd started", "http", n.http.Addr(), "gossip", cfg.Bind, "actors", node.Address(),
 		"data", cfg.Data, "clock", cfg.Clock, "join", cfg.Join)

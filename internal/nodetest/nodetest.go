@@ -15,9 +15,20 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
+
+// TB is the part of testing.TB a node needs; the bench harness supplies its
+// own.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+	Failed() bool
+}
 
 var (
 	buildOnce sync.Once
@@ -27,7 +38,7 @@ var (
 
 // Binary builds cmd/dialerd once per test process and returns its path.
 // DIALERD_BIN, when set, names a prebuilt binary instead.
-func Binary(tb testing.TB) string {
+func Binary(tb TB) string {
 	tb.Helper()
 	if p := os.Getenv("DIALERD_BIN"); p != "" {
 		return p
@@ -66,7 +77,7 @@ func moduleRoot() (string, error) {
 
 // FreePort returns a port free for TCP and UDP on 127.0.0.1 (gossip needs
 // both).
-func FreePort(tb testing.TB) int {
+func FreePort(tb TB) int {
 	tb.Helper()
 	for i := 0; i < 50; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -95,7 +106,7 @@ type Options struct {
 
 // Node is a dialerd process under test.
 type Node struct {
-	tb      testing.TB
+	tb      TB
 	bin     string
 	opts    Options
 	URL     string // http://127.0.0.1:port
@@ -112,7 +123,7 @@ type Node struct {
 // Start starts a node and waits until /readyz answers 200. It is stopped
 // (kill -9) at the end of the test if still running; its log is printed
 // when the test failed.
-func Start(tb testing.TB, opts Options) *Node {
+func Start(tb TB, opts Options) *Node {
 	tb.Helper()
 	if opts.Dir == "" {
 		opts.Dir = tb.TempDir()

@@ -1,0 +1,167 @@
+// Command bench is the load harness (make bench). It starts real processes
+// on loopback, measures them side by side with their baselines and rewrites
+// its section of bench/RESULTS.md.
+//
+//	go run ./bench/cmd/bench -scenario http-path [-duration 10s] [-out bench/RESULTS.md]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	scenario := flag.String("scenario", "http-path", "scenario to run: http-path")
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
+	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
+	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	h := newHarness()
+	defer h.close()
+	var section string
+	var err error
+	switch *scenario {
+	case "http-path":
+		section, err = runHTTPPath(ctx, h, *duration, *rounds)
+	default:
+		err = fmt.Errorf("unknown scenario %q", *scenario)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		h.close()
+		os.Exit(1)
+	}
+	fmt.Println(section)
+	if *out != "" {
+		if err := writeSection(*out, *scenario, section); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintf(os.Stderr, "bench: wrote section %q of %s\n", *scenario, *out)
+	}
+}
+
+// harness implements nodetest.TB for a command: Fatal panics with a
+// harnessError that main turns into an exit.
+type harness struct {
+	dir      string
+	cleanups []func()
+	failed   bool
+}
+
+type harnessError struct{ msg string }
+
+func newHarness() *harness {
+	dir, err := os.MkdirTemp("", "dialerd-bench-")
+	if err != nil {
+		panic(err)
+	}
+	return &harness{dir: dir}
+}
+
+func (h *harness) Helper()                         {}
+func (h *harness) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+func (h *harness) Fatal(args ...any)               { h.failed = true; panic(harnessError{fmt.Sprint(args...)}) }
+func (h *harness) Fatalf(format string, args ...any) {
+	h.failed = true
+	panic(harnessError{fmt.Sprintf(format, args...)})
+}
+func (h *harness) Cleanup(f func()) { h.cleanups = append(h.cleanups, f) }
+func (h *harness) Failed() bool     { return h.failed }
+func (h *harness) TempDir() string {
+	d, err := os.MkdirTemp(h.dir, "t")
+	if err != nil {
+		h.Fatal(err)
+	}
+	return d
+}
+
+func (h *harness) close() {
+	for i := len(h.cleanups) - 1; i >= 0; i-- {
+		h.cleanups[i]()
+	}
+	h.cleanups = nil
+	os.RemoveAll(h.dir)
+}
+
+// catch turns a harness Fatal inside f into an error.
+func catch(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if he, ok := r.(harnessError); ok {
+				err = fmt.Errorf("%s", he.msg)
+				return
+			}
+			panic(r)
+		}
+	}()
+	return f()
+}
+
+// machine describes where the figures were taken.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(l[strings.Index(l, ":")+1:])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s, %s/%s", runtime.NumCPU(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// writeSection replaces (or appends) the scenario's section of the results
+// file, between marker comments, leaving the others as they are.
+func writeSection(path, scenario, section string) error {
+	begin := "<!-- BEGIN " + scenario + " -->"
+	end := "<!-- END " + scenario + " -->"
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	text := string(old)
+	if text == "" {
+		text = "# Benchmark results\n\nEvery figure here was written by `make bench` (bench/cmd/bench); each section names its command, machine and date. Baselines run in the same invocation as what they are compared with.\n"
+	}
+	block := begin + "\n" + section + "\n" + end
+	if i, j := strings.Index(text, begin), strings.Index(text, end); i >= 0 && j > i {
+		text = text[:i] + block + text[j+len(end):]
+	} else {
+		text = strings.TrimRight(text, "\n") + "\n\n" + block + "\n"
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(text), 0o644)
+}
+
+// saveJSON keeps the raw figures beside the markdown.
+func saveJSON(name string, v any) {
+	_ = os.MkdirAll("bench/out", 0o755)
+	b, _ := json.MarshalIndent(v, "", "  ")
+	_ = os.WriteFile(filepath.Join("bench/out", name+".json"), b, 0o644)
+}
+
+// buildTool builds a command of this module into the harness's directory.
+func buildTool(h *harness, pkg string) string {
+	out := filepath.Join(h.dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		h.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}

@@ -24,11 +24,19 @@ const (
 	nsIndex = 'i'
 )
 
-// ShardOf returns the shard of an identity.
+// ShardOf returns the shard of an identity: FNV-1a, then murmur3's
+// finalizer, because FNV-1a's low byte depends only on the low bytes before
+// it (names sharing a suffix would share shards), then modulo NumShards.
 func ShardOf(identity string) uint16 {
 	h := fnv.New32a()
 	h.Write([]byte(identity))
-	return uint16(h.Sum32() % NumShards)
+	x := h.Sum32()
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	x *= 0xc2b2ae35
+	x ^= x >> 16
+	return uint16(x % NumShards)
 }
 
 // Options configure a Store.
@@ -122,7 +130,9 @@ func (s *Store) Get(_ context.Context, identity, key string) ([]byte, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("persistence: get: %w", err)
 	}
-	out := append([]byte(nil), v...)
+	// A copy, and non-nil even when empty: nil means absent.
+	out := make([]byte, len(v))
+	copy(out, v)
 	closer.Close()
 	return out, nil
 }
@@ -164,7 +174,9 @@ func (s *Store) scan(lower []byte, strip int, fn func(string, []byte) error) err
 		if err != nil {
 			return fmt.Errorf("persistence: scan: %w", err)
 		}
-		if err := fn(string(it.Key()[strip:]), v); err != nil {
+		// Pebble's buffers are only valid until the iterator moves: hand
+		// the callback a copy it may keep.
+		if err := fn(string(it.Key()[strip:]), append([]byte(nil), v...)); err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,7 @@ type campaignGrain struct {
 	loaded bool
 	c      *dialerd.Campaign // nil: no campaign under this slug
 	doc    []byte            // c encoded, what GET answers
+	status []byte            // the status encoded; nil when it must be recomputed
 }
 
 func (g *campaignGrain) Receive(ctx actor.Context) {
@@ -102,7 +103,14 @@ func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
 	case pb.CampaignOp_CAMPAIGN_DELETE:
 		return reply(nil, g.delete())
 	case pb.CampaignOp_CAMPAIGN_STATUS:
-		return reply(json.Marshal(g.status()))
+		if g.status == nil {
+			b, err := json.Marshal(g.computeStatus())
+			if err != nil {
+				return reply(nil, err)
+			}
+			g.status = b
+		}
+		return reply(g.status, nil)
 	}
 	return reply(nil, dialerd.Errorf(dialerd.EINVALID, "Unknown campaign operation %d.", m.Op))
 }
@@ -159,7 +167,7 @@ func (g *campaignGrain) persist(next *dialerd.Campaign) ([]byte, error) {
 	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
 		return nil, storeErr(g.log, err)
 	}
-	g.c, g.doc = next, doc
+	g.c, g.doc, g.status = next, doc, nil
 	return doc, nil
 }
 
@@ -198,11 +206,11 @@ func (g *campaignGrain) delete() error {
 	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
 		return storeErr(g.log, err)
 	}
-	g.c, g.doc = nil, nil
+	g.c, g.doc, g.status = nil, nil, nil
 	return nil
 }
 
-func (g *campaignGrain) status() dialerd.CampaignStatus {
+func (g *campaignGrain) computeStatus() dialerd.CampaignStatus {
 	// Lists, calls and seats arrive with later grains; until then the
 	// campaign has no prospects and no calls.
 	return dialerd.ComputeStatus(g.c, dialerd.StatusInput{})

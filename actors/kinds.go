@@ -33,7 +33,10 @@ func Kinds(d *Deps) []*cluster.Kind {
 		d.OnGrain = func(string, int) {}
 	}
 	return []*cluster.Kind{
-		cluster.NewKind(KindCampaign, actor.PropsFromProducer(func() actor.Actor { return &campaignGrain{deps: d} })),
+		// Campaign grains run on the caller's goroutine when idle: see
+		// docs/ARCHITECTURE.md, "The hot path".
+		cluster.NewKind(KindCampaign, actor.PropsFromProducer(func() actor.Actor { return &campaignGrain{deps: d} },
+			actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))),
 		cluster.NewKind(KindToken, actor.PropsFromProducer(func() actor.Actor { return &tokenGrain{deps: d} })),
 	}
 }

@@ -38,6 +38,7 @@ type Node struct {
 	System   *actor.ActorSystem
 	Cluster  *cluster.Cluster
 	provider *Provider
+	inbox    *inbox
 	timeout  time.Duration
 	log      *slog.Logger
 }
@@ -70,7 +71,8 @@ func Start(cfg Config) (*Node, error) {
 	if err := startMember(c); err != nil {
 		return nil, err
 	}
-	return &Node{System: system, Cluster: c, provider: provider, timeout: cfg.RequestTimeout, log: cfg.Logger}, nil
+	return &Node{System: system, Cluster: c, provider: provider, inbox: newInbox(system, inboxSize),
+		timeout: cfg.RequestTimeout, log: cfg.Logger}, nil
 }
 
 // startMember turns protoactor's panics on start-up failures (a taken port)
@@ -93,6 +95,10 @@ func freePort(host string) (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// inboxSize bounds the grain requests in flight from this node; more wait
+// for a free slot.
+const inboxSize = 4096
 
 // Members is the live member count as membership sees it.
 func (n *Node) Members() int { return n.provider.Members() }
@@ -122,7 +128,7 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg proto.Mes
 			}
 			n.Cluster.PidCache.Set(identity, kind, pid)
 		}
-		res, err := n.System.Root.RequestFuture(pid, msg, timeout).Result()
+		res, err := n.inbox.request(pid, msg, timeout)
 		if err == nil {
 			return res, nil
 		}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -13,7 +14,9 @@ import (
 
 func (s *Server) listCampaigns(r *request) error {
 	args := r.ctx.QueryArgs()
-	docs, err := s.cfg.Catalog.Campaigns(r.c, r.p, actors.CampaignFilter{
+	c, cancel := context.WithTimeout(r.c, s.cfg.RequestTimeout)
+	defer cancel()
+	docs, err := s.cfg.Catalog.Campaigns(c, r.p, actors.CampaignFilter{
 		Workspace: string(args.Peek("workspace")),
 		Email:     string(args.Peek("email")),
 	})

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -120,7 +121,9 @@ func (s *Server) listTokens(r *request) error {
 	if err := requireAdmin(r); err != nil {
 		return err
 	}
-	toks, err := s.cfg.Catalog.Tokens(r.c)
+	c, cancel := context.WithTimeout(r.c, s.cfg.RequestTimeout)
+	defer cancel()
+	toks, err := s.cfg.Catalog.Tokens(c)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,11 @@ type Store interface {
 	// ScanIndex calls fn for every entry of index whose key starts with
 	// prefix. Entries of one shard come in key order; shards in turn.
 	ScanIndex(ctx context.Context, index, prefix string, fn func(key string, value []byte) error) error
+	// Serving reports whether this node may answer for identity right now:
+	// in a cluster, it owns the identity's shard at an established epoch
+	// and holds a read lease. A grain checks it before answering from
+	// memory, so a stale owner cannot serve old state as current.
+	Serving(identity string) error
 }
 
 // OpKind says what an Op does.

@@ -78,6 +78,9 @@ func (g *campaignGrain) load() error {
 }
 
 func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
+	if err := g.deps.Store.Serving(g.identity); err != nil {
+		return reply(nil, err)
+	}
 	if !g.loaded {
 		if err := g.load(); err != nil {
 			g.log.Error("load failed", "err", err)

@@ -58,6 +58,9 @@ func (g *tokenGrain) Receive(ctx actor.Context) {
 }
 
 func (g *tokenGrain) handle(m *pb.TokenRequest) *pb.Reply {
+	if err := g.deps.Store.Serving(g.identity); err != nil {
+		return reply(nil, err)
+	}
 	switch m.Op {
 	case pb.TokenOp_TOKEN_GET:
 		if g.rec == nil {

@@ -6,28 +6,50 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dialerd/dialerd"
+	pb "github.com/dialerd/dialerd/cluster/clusterpb"
+	"github.com/dialerd/dialerd/cluster/shardmap"
+	"github.com/dialerd/dialerd/persistence"
 )
 
-// Config configures a node's membership and actor transport.
+// replicaActorName is the well-known name of every node's endpoint for
+// replication, reads at the owner, activation and forwarded commands.
+const replicaActorName = "dialerd-replica"
+
+// Config configures a node's membership, consensus and actor transport.
 type Config struct {
 	// Name of the cluster; nodes of different names never mix.
 	Name string
+	// NodeID is this node's persistent identity.
+	NodeID string
+	// Dir is where Raft keeps snapshots.
+	Dir string
 	// Remote is the actor transport host:port; port 0 picks a free one,
 	// which membership advertises.
 	Remote string
+	// Raft is the consensus transport host:port; port 0 picks a free one.
+	Raft string
 	// Provider configures memberlist.
 	Provider ProviderConfig
-	// Kinds are the grain kinds this node hosts.
-	Kinds []*cluster.Kind
+	// Local is this node's storage.
+	Local interface {
+		LocalStore
+		Raft() *persistence.RaftStore
+	}
+	// Replicas is R, the copies of every shard. Default 3.
+	Replicas int
+	// Lease is the owner read lease. Default 2 s.
+	Lease time.Duration
 	// RequestTimeout bounds one request to a grain. Default 5 s.
 	RequestTimeout time.Duration
 	Logger         *slog.Logger
@@ -35,26 +57,64 @@ type Config struct {
 
 // Node is a running cluster member.
 type Node struct {
+	cfg      Config
 	System   *actor.ActorSystem
 	Cluster  *cluster.Cluster
+	ctl      *Control
+	repl     *Replication
+	store    *Store
+	lookup   *lookup
 	provider *Provider
 	inbox    *inbox
-	timeout  time.Duration
 	log      *slog.Logger
+	reconc   chan []Peer
+	stop     chan struct{}
+	wg       sync.WaitGroup
 }
 
-// Start creates the actor system, starts remoting and joins the cluster.
-func Start(cfg Config) (*Node, error) {
+// New prepares a node: Raft member and replication, not yet reachable.
+// Store is usable by grains once Start returns.
+func New(cfg Config) (*Node, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
 	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 3
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, reconc: make(chan []Peer, 1), stop: make(chan struct{})}
+	repl, err := NewReplication(ReplicationConfig{Self: shardmap.NodeID(cfg.NodeID), Local: cfg.Local, Lease: cfg.Lease, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	n.repl = repl
+	n.store = &Store{r: repl, net: n}
+	return n, nil
+}
+
+// Store is the cluster's dialerd.Store for grains.
+func (n *Node) Store() dialerd.Store { return n.store }
+
+// Start starts consensus, the actor system and membership, and joins.
+func (n *Node) Start(kinds []*cluster.Kind) error {
+	cfg := n.cfg
+	ctl, err := StartControl(ControlConfig{
+		NodeID: shardmap.NodeID(cfg.NodeID), Bind: cfg.Raft, Dir: filepath.Join(cfg.Dir, "raft"),
+		Logs: cfg.Local.Raft(), Stable: cfg.Local.Raft(), Bootstrap: len(cfg.Provider.Join) == 0,
+		Replicas: cfg.Replicas, Shards: persistence.NumShards, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	n.ctl = ctl
 	host, port, err := splitHostPort(cfg.Remote)
 	if err != nil {
-		return nil, fmt.Errorf("cluster: --remote: %w", err)
+		ctl.Shutdown(false)
+		return fmt.Errorf("cluster: --remote: %w", err)
 	}
 	if port == 0 {
 		if port, err = freePort(host); err != nil {
-			return nil, err
+			ctl.Shutdown(false)
+			return err
 		}
 	}
 	actorLog := cfg.Logger.With("component", "actor")
@@ -63,16 +123,56 @@ func Start(cfg Config) (*Node, error) {
 		// them a level down so a node's log stays readable.
 		return slog.New(demote{actorLog.Handler()})
 	}))
-	provider := NewProvider(cfg.Provider)
-	rc := remote.Configure(host, port)
-	cc := cluster.Configure(cfg.Name, provider, disthash.New(), rc,
-		cluster.WithKinds(cfg.Kinds...), cluster.WithRequestTimeout(cfg.RequestTimeout))
-	c := cluster.New(system, cc)
-	if err := startMember(c); err != nil {
-		return nil, err
+	pc := cfg.Provider
+	pc.NodeID, pc.RaftAddr = cfg.NodeID, ctl.Addr()
+	pc.OnPeers = func(peers []Peer) {
+		select {
+		case <-n.reconc:
+		default:
+		}
+		n.reconc <- peers
 	}
-	return &Node{System: system, Cluster: c, provider: provider, inbox: newInbox(system, inboxSize),
-		timeout: cfg.RequestTimeout, log: cfg.Logger}, nil
+	n.provider = NewProvider(pc)
+	n.lookup = newLookup(shardmap.NodeID(cfg.NodeID), n.repl, n)
+	c := cluster.New(system, cluster.Configure(cfg.Name, n.provider, n.lookup, remote.Configure(host, port),
+		cluster.WithKinds(kinds...), cluster.WithRequestTimeout(cfg.RequestTimeout)))
+	n.System, n.Cluster = system, c
+	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &endpoint{n: n} }), replicaActorName); err != nil {
+		ctl.Shutdown(false)
+		return err
+	}
+	if err := startMember(c); err != nil {
+		ctl.Shutdown(false)
+		return err
+	}
+	// Reply mailboxes carry this node's address, known only once remoting
+	// runs: a PID made earlier would send replies to the receiver itself.
+	n.inbox = newInbox(system, inboxSize)
+	n.repl.start(n, n, n.lookup.stopShard)
+	ctl.Watch(n.repl.OnMap)
+	n.wg.Add(1)
+	go n.reconcileLoop()
+	return nil
+}
+
+// reconcileLoop hands membership snapshots to the Raft leader's work,
+// newest first, without blocking membership's own loop.
+func (n *Node) reconcileLoop() {
+	defer n.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last []Peer
+	for {
+		select {
+		case <-n.stop:
+			return
+		case last = <-n.reconc:
+		case <-tick.C:
+		}
+		if last != nil {
+			n.ctl.Reconcile(last)
+		}
+	}
 }
 
 // startMember turns protoactor's panics on start-up failures (a taken port)
@@ -106,22 +206,116 @@ func (n *Node) Members() int { return n.provider.Members() }
 // Address is this node's actor transport address.
 func (n *Node) Address() string { return n.System.Address() }
 
+// Status summarises membership, consensus and ownership for /readyz and
+// metrics.
+type Status struct {
+	Members         int
+	Leader          string
+	Voters          int
+	MapVersion      uint64
+	ShardsOwned     int
+	ShardsServing   int
+	UnderReplicated int // shards whose replica set is short of R or not established
+}
+
+// Status reports this node's view.
+func (n *Node) Status() Status {
+	m := n.ctl.Map()
+	st := Status{Members: n.Members(), Leader: string(n.ctl.Leader()), Voters: len(n.ctl.Voters()), MapVersion: m.Version}
+	want := n.cfg.Replicas
+	if st.Members < want {
+		want = st.Members
+	}
+	for i, s := range m.Shards {
+		if s.Owner == shardmap.NodeID(n.cfg.NodeID) {
+			st.ShardsOwned++
+			if n.repl.shards[i].serving.Load() {
+				st.ShardsServing++
+			}
+		}
+		if len(s.Replicas) < want || !s.Established() {
+			st.UnderReplicated++
+		}
+	}
+	return st
+}
+
+// Ready says whether this node can serve: it knows a Raft leader and a
+// shard map.
+func (n *Node) Ready() error {
+	if n.ctl == nil {
+		return errors.New("starting")
+	}
+	if n.ctl.Leader() == "" {
+		return errors.New("no raft leader known (no quorum?)")
+	}
+	if len(n.ctl.Map().Shards) == 0 {
+		return errors.New("no shard map yet")
+	}
+	if st := n.Status(); st.ShardsServing < st.ShardsOwned {
+		return fmt.Errorf("taking over %d of its %d shards", st.ShardsOwned-st.ShardsServing, st.ShardsOwned)
+	}
+	return nil
+}
+
+// call sends msg to node's endpoint (transport).
+func (n *Node) call(node shardmap.NodeID, msg any, timeout time.Duration) (any, error) {
+	if node == shardmap.NodeID(n.cfg.NodeID) {
+		return (&endpoint{n: n}).answer(msg), nil
+	}
+	p, ok := n.provider.Peer(string(node))
+	if !ok {
+		return nil, fmt.Errorf("node %s is not a live member", node)
+	}
+	return n.inbox.request(actor.NewPID(p.Actor, replicaActorName), msg, timeout)
+}
+
+// establish records an established epoch through the Raft leader.
+func (n *Node) establish(shard int, epoch uint64) error {
+	err := n.ctl.Establish(shard, epoch)
+	if !errors.Is(err, raft.ErrNotLeader) {
+		return err
+	}
+	leader := n.ctl.Leader()
+	if leader == "" {
+		return errors.New("no raft leader")
+	}
+	res, err := n.call(leader, &pb.EstablishRequest{Shard: uint32(shard), Epoch: epoch}, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	if rep, ok := res.(*pb.EstablishReply); !ok || rep.Status != pb.Status_STATUS_OK {
+		return fmt.Errorf("establish refused by the leader")
+	}
+	return nil
+}
+
+// Map is the newest shard map (establisher).
+func (n *Node) Map() shardmap.Map { return n.ctl.Map() }
+
 // Request sends msg to the grain kind/identity wherever it lives and returns
-// its reply. A stale cached location is dropped and retried once; a timeout
-// is EUNAVAILABLE, since the grain may still act on the request.
+// its reply. A cached location that is no longer the owner's is dropped; a
+// dead letter (the grain stopped or moved) is retried after a new lookup; a
+// timeout is EUNAVAILABLE, since the grain may still act on the request.
 func (n *Node) Request(ctx context.Context, kind, identity string, msg proto.Message) (any, error) {
-	timeout := n.timeout
+	timeout := n.cfg.RequestTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		if d := time.Until(dl); d < timeout {
 			timeout = d
 		}
 	}
-	for attempt := 0; attempt < 3; attempt++ {
+	key := kind + "/" + identity
+	for attempt := 0; attempt < 5; attempt++ {
+		owner, _ := n.repl.Owner(key)
 		pid, _ := n.Cluster.PidCache.Get(identity, kind)
+		if pid != nil && !n.isOwnerAddress(owner, pid.Address) {
+			n.Cluster.PidCache.Remove(identity, kind)
+			pid = nil
+		}
 		if pid == nil {
 			pid = n.Cluster.Get(identity, kind)
 			if pid == nil {
-				if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+				if err := sleepCtx(ctx, time.Duration(20<<attempt)*time.Millisecond); err != nil {
 					break
 				}
 				continue
@@ -133,12 +327,20 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg proto.Mes
 			return res, nil
 		}
 		n.Cluster.PidCache.Remove(identity, kind)
-		if errors.Is(err, actor.ErrTimeout) || errors.Is(err, remote.ErrTimeout) {
+		if errors.Is(err, actor.ErrTimeout) {
 			return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "The %s did not answer in time; try again.", kind)
 		}
 		// Dead letter: the grain stopped or moved; look it up again.
 	}
-	return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "The %s is not reachable right now; try again.", kind)
+	return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "The %s is not reachable right now (moving between nodes?); try again.", kind)
+}
+
+func (n *Node) isOwnerAddress(owner shardmap.NodeID, addr string) bool {
+	if owner == shardmap.NodeID(n.cfg.NodeID) {
+		return addr == n.System.Address()
+	}
+	p, ok := n.provider.Peer(string(owner))
+	return ok && p.Actor == addr
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -152,13 +354,78 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Leave hands this node's shards to others before it stops (SIGTERM):
+// it announces it is leaving and waits, up to timeout, until the map gives
+// it no shard to own.
+func (n *Node) Leave(timeout time.Duration) {
+	if n.provider == nil || n.Members() <= 1 {
+		return
+	}
+	n.provider.SetLeaving()
+	deadline := time.After(timeout)
+	for {
+		owned := 0
+		for _, s := range n.ctl.Map().Shards {
+			if s.Owner == shardmap.NodeID(n.cfg.NodeID) {
+				owned++
+			}
+		}
+		if owned == 0 {
+			return
+		}
+		select {
+		case <-deadline:
+			n.log.Warn("leaving with shards still owned", "shards", owned)
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // Stop leaves the cluster. Graceful announces the leave so peers react at
 // once; otherwise peers detect the loss by failure detection.
 func (n *Node) Stop(graceful bool) {
+	close(n.stop)
+	n.wg.Wait()
+	n.repl.close()
 	n.Cluster.Shutdown(graceful)
 	if !graceful {
 		_ = n.provider.Shutdown(false)
 	}
+	n.ctl.Shutdown(graceful)
+}
+
+// endpoint is the replica actor: it answers peers. Slow work (disk,
+// network) runs in its own goroutine so one shard's copy never holds up
+// another shard's heartbeat.
+type endpoint struct{ n *Node }
+
+func (e *endpoint) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *pb.ActivateRequest:
+		ctx.Respond(e.answer(m))
+	case *pb.EstablishRequest, *pb.ReplicateRequest, *pb.PromiseRequest, *pb.ExportRequest,
+		*pb.ImportRequest, *pb.HeartbeatRequest, *pb.ReadRequest:
+		sender, root := ctx.Sender(), ctx.ActorSystem().Root
+		go func() { root.Send(sender, e.answer(m)) }()
+	}
+}
+
+func (e *endpoint) answer(msg any) any {
+	switch m := msg.(type) {
+	case *pb.ActivateRequest:
+		pid := e.n.lookup.activate(cluster.NewClusterIdentity(m.Identity, m.Kind))
+		if pid == nil {
+			return &pb.ActivateReply{Status: pb.Status_STATUS_UNAVAILABLE}
+		}
+		return &pb.ActivateReply{Address: pid.Address, Id: pid.Id}
+	case *pb.EstablishRequest:
+		if err := e.n.ctl.Establish(int(m.Shard), m.Epoch); err != nil {
+			return &pb.EstablishReply{Status: pb.Status_STATUS_UNAVAILABLE, Error: err.Error()}
+		}
+		return &pb.EstablishReply{}
+	}
+	return e.n.repl.Handle(msg)
 }
 
 // demote lowers protoactor's Info and Warn records by one level.

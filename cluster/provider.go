@@ -9,19 +9,25 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/hashicorp/memberlist"
+
+	"github.com/dialerd/dialerd/cluster/shardmap"
 )
 
 // nodeMeta is what every node gossips about itself (memberlist caps it at
 // 512 bytes).
 type nodeMeta struct {
-	ID    string   `json:"id"`    // actor system ID: unique per process run
-	Actor string   `json:"actor"` // actor transport host:port, exactly ActorSystem.Address()
-	HTTP  string   `json:"http,omitempty"`
-	Kinds []string `json:"kinds"`
+	ID      string   `json:"id"`    // actor system ID: unique per process run
+	Node    string   `json:"node"`  // persistent node ID
+	Actor   string   `json:"actor"` // actor transport host:port, exactly ActorSystem.Address()
+	Raft    string   `json:"raft"`  // Raft transport host:port
+	HTTP    string   `json:"http,omitempty"`
+	Kinds   []string `json:"kinds"`
+	Leaving bool     `json:"leaving,omitempty"`
 }
 
 // ProviderConfig configures membership.
@@ -36,7 +42,14 @@ type ProviderConfig struct {
 	HTTPAddr string
 	// Republish is the steady snapshot interval. Default 1 s.
 	Republish time.Duration
-	Logger    *slog.Logger
+	// NodeID is the persistent node ID; memberlist names the node by it.
+	NodeID string
+	// RaftAddr is gossiped so the Raft leader can add this node.
+	RaftAddr string
+	// OnPeers is called (from the provider's loop) with the live peers
+	// after every snapshot.
+	OnPeers func([]Peer)
+	Logger  *slog.Logger
 }
 
 // Provider is a protoactor ClusterProvider backed by memberlist.
@@ -46,6 +59,8 @@ type Provider struct {
 	ml     *memberlist.Memberlist
 	c      *cluster.Cluster
 	meta   []byte
+	self   nodeMeta
+	peers  atomic.Pointer[map[string]Peer] // by node ID
 	notify chan struct{}
 	stop   chan struct{}
 	done   chan struct{}
@@ -70,17 +85,15 @@ func NewProvider(cfg ProviderConfig) *Provider {
 // StartMember joins the gossip cluster and starts publishing topology.
 func (p *Provider) StartMember(c *cluster.Cluster) error {
 	p.c = c
-	meta, err := json.Marshal(nodeMeta{ID: c.ActorSystem.ID, Actor: c.ActorSystem.Address(), HTTP: p.cfg.HTTPAddr, Kinds: c.GetClusterKinds()})
-	if err != nil {
+	p.self = nodeMeta{ID: c.ActorSystem.ID, Node: p.cfg.NodeID, Actor: c.ActorSystem.Address(), Raft: p.cfg.RaftAddr,
+		HTTP: p.cfg.HTTPAddr, Kinds: c.GetClusterKinds()}
+	if err := p.setMeta(); err != nil {
 		return err
 	}
-	if len(meta) > memberlist.MetaMaxSize {
-		return fmt.Errorf("cluster: node metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
-	}
-	p.meta = meta
 
 	conf := memberlist.DefaultLANConfig()
-	conf.Name = c.ActorSystem.ID
+	conf.Name = p.cfg.NodeID
+	var err error
 	if conf.BindAddr, conf.BindPort, err = splitHostPort(p.cfg.Bind); err != nil {
 		return fmt.Errorf("cluster: --bind: %w", err)
 	}
@@ -107,6 +120,53 @@ func (p *Provider) StartMember(c *cluster.Cluster) error {
 	p.publish()
 	go p.loop()
 	return nil
+}
+
+func (p *Provider) setMeta() error {
+	meta, err := json.Marshal(p.self)
+	if err != nil {
+		return err
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return fmt.Errorf("cluster: node metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
+	}
+	p.mu.Lock()
+	p.meta = meta
+	p.mu.Unlock()
+	return nil
+}
+
+// SetLeaving announces that this node hands its shards over before it
+// stops (graceful leave).
+func (p *Provider) SetLeaving() {
+	p.self.Leaving = true
+	if err := p.setMeta(); err == nil && p.ml != nil {
+		_ = p.ml.UpdateNode(time.Second)
+	}
+	p.signal()
+}
+
+// Peer returns a live peer by node ID.
+func (p *Provider) Peer(id string) (Peer, bool) {
+	m := p.peers.Load()
+	if m == nil {
+		return Peer{}, false
+	}
+	peer, ok := (*m)[id]
+	return peer, ok
+}
+
+// Peers returns the live peers, this node included.
+func (p *Provider) Peers() []Peer {
+	m := p.peers.Load()
+	if m == nil {
+		return nil
+	}
+	out := make([]Peer, 0, len(*m))
+	for _, peer := range *m {
+		out = append(out, peer)
+	}
+	return out
 }
 
 // StartClient is not supported: every dialerd node is a full member.
@@ -174,6 +234,7 @@ func (p *Provider) loop() {
 // publish pushes a full snapshot, self included, to protoactor.
 func (p *Provider) publish() {
 	var members []*cluster.Member
+	peers := map[string]Peer{}
 	for _, n := range p.ml.Members() {
 		var m nodeMeta
 		if err := json.Unmarshal(n.Meta, &m); err != nil {
@@ -185,8 +246,13 @@ func (p *Provider) publish() {
 			continue
 		}
 		members = append(members, &cluster.Member{Id: m.ID, Host: host, Port: int32(port), Kinds: m.Kinds})
+		peers[m.Node] = Peer{ID: shardmap.NodeID(m.Node), RaftAddr: m.Raft, Actor: m.Actor, HTTP: m.HTTP, Leaving: m.Leaving}
 	}
+	p.peers.Store(&peers)
 	p.c.MemberList.UpdateClusterTopology(members)
+	if p.cfg.OnPeers != nil {
+		p.cfg.OnPeers(p.Peers())
+	}
 }
 
 func (p *Provider) signal() {

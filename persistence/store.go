@@ -186,12 +186,26 @@ func (s *Store) scan(lower []byte, strip int, fn func(string, []byte) error) err
 // Apply implements dialerd.Store: one Pebble batch, synced before it
 // returns.
 func (s *Store) Apply(_ context.Context, identity string, ops []dialerd.Op) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := addOps(b, identity, ops); err != nil {
+		return err
+	}
+	if err := b.Commit(s.sync); err != nil {
+		return fmt.Errorf("persistence: commit: %w", err)
+	}
+	return nil
+}
+
+// addOps validates identity and ops and adds the ops to b. It is the one
+// encoding of the Op semantics, shared by Apply and ApplyReplicated. On a
+// validation error b may hold part of the ops: the caller must not commit
+// it.
+func addOps(b *pebble.Batch, identity string, ops []dialerd.Op) error {
 	if err := checkName("identity", identity); err != nil {
 		return err
 	}
 	shard := ShardOf(identity)
-	b := s.db.NewBatch()
-	defer b.Close()
 	for _, op := range ops {
 		var err error
 		switch op.Kind {
@@ -218,9 +232,6 @@ func (s *Store) Apply(_ context.Context, identity string, ops []dialerd.Op) erro
 		if err != nil {
 			return fmt.Errorf("persistence: batch: %w", err)
 		}
-	}
-	if err := b.Commit(s.sync); err != nil {
-		return fmt.Errorf("persistence: commit: %w", err)
 	}
 	return nil
 }

@@ -24,6 +24,12 @@ type Config struct {
 	// Remote is the actor transport address; port 0 picks a free port,
 	// advertised through membership.
 	Remote string
+	// Raft is the consensus transport address; port 0 picks a free port,
+	// advertised through membership.
+	Raft string
+	// Replicas is R, the copies of every shard (fewer while the cluster has
+	// fewer nodes).
+	Replicas int
 	// Advertise is the gossip address other nodes reach, when Bind is not
 	// reachable as is (0.0.0.0, NAT).
 	Advertise string
@@ -56,11 +62,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return def
 	}
 	var c Config
-	var join, clockStart, logLevel, speed string
+	var join, clockStart, logLevel, speed, replicas string
 	fs.StringVar(&c.HTTP, "http", env("http", "127.0.0.1:8080"), "API listen address")
 	fs.StringVar(&c.Data, "data", env("data", "./data"), "data directory")
 	fs.StringVar(&c.Bind, "bind", env("bind", "127.0.0.1:7946"), "gossip listen address (TCP+UDP)")
 	fs.StringVar(&c.Remote, "remote", env("remote", "127.0.0.1:0"), "actor transport address; port 0 = any free port")
+	fs.StringVar(&c.Raft, "raft", env("raft", "127.0.0.1:0"), "consensus (Raft) address; port 0 = any free port")
+	fs.StringVar(&replicas, "replicas", env("replicas", "3"), "copies of every shard (R)")
 	fs.StringVar(&c.Advertise, "advertise", env("advertise", ""), "gossip address other nodes reach (default: --bind)")
 	fs.StringVar(&join, "join", env("join", ""), "comma-separated gossip addresses of nodes to join")
 	fs.StringVar(&c.Clock, "clock", env("clock", "real"), "clock: real or virtual")
@@ -84,6 +92,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	if c.ClockSpeed, err = strconv.ParseFloat(speed, 64); err != nil {
 		return c, usageError{fmt.Errorf("--clock-speed: %w", err)}
 	}
+	if c.Replicas, err = strconv.Atoi(replicas); err != nil {
+		return c, usageError{fmt.Errorf("--replicas: %w", err)}
+	}
 	if clockStart != "" {
 		if c.ClockStart, err = time.Parse(time.RFC3339, clockStart); err != nil {
 			return c, usageError{fmt.Errorf("--clock-start: %w", err)}
@@ -98,7 +109,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 // Validate checks the configuration as a whole.
 func (c *Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"--http": c.HTTP, "--bind": c.Bind, "--remote": c.Remote} {
+	for name, addr := range map[string]string{"--http": c.HTTP, "--bind": c.Bind, "--remote": c.Remote, "--raft": c.Raft} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: %w", name, addr, err))
 		}
@@ -107,6 +118,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
 			errs = append(errs, fmt.Errorf("--advertise %q: %w", c.Advertise, err))
 		}
+	}
+	if c.Replicas < 1 || c.Replicas > 7 {
+		errs = append(errs, errors.New("--replicas must be between 1 and 7"))
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data is required"))

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -64,23 +66,28 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	}
 	n.store = store
 
+	nodeID, err := loadNodeID(cfg.Data)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	metrics := dhttp.NewMetrics(func() int {
 		if n.node == nil {
 			return 0
 		}
 		return n.node.Members()
 	})
-	deps := &actors.Deps{Store: store, Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain}
-	node, err := cluster.Start(cluster.Config{
-		Name:   "dialerd",
-		Remote: cfg.Remote,
-		Provider: cluster.ProviderConfig{
-			Bind: cfg.Bind, Advertise: cfg.Advertise, Join: cfg.Join, HTTPAddr: cfg.HTTP, Logger: log,
-		},
-		Kinds:  actors.Kinds(deps),
-		Logger: log,
+	node, err := cluster.New(cluster.Config{
+		Name: "dialerd", NodeID: nodeID, Dir: cfg.Data, Remote: cfg.Remote, Raft: cfg.Raft,
+		Provider: cluster.ProviderConfig{Bind: cfg.Bind, Advertise: cfg.Advertise, Join: cfg.Join, HTTPAddr: cfg.HTTP, Logger: log},
+		Local:    store, Replicas: cfg.Replicas, Logger: log,
 	})
 	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain}
+	if err := node.Start(actors.Kinds(deps)); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -90,7 +97,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		Addr:           cfg.HTTP,
 		BootstrapToken: cfg.BootstrapToken,
 		Grains:         node,
-		Catalog:        &actors.Catalog{Store: store},
+		Catalog:        &actors.Catalog{Store: node.Store()},
 		Clock:          clock,
 		Metrics:        metrics,
 		Ready:          n.ready,
@@ -104,7 +111,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	if cfg.Pprof != "" {
 		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
-	log.Info("dialerd started", "http", n.http.Addr(), "gossip", cfg.Bind, "actors", node.Address(),
+	log.Info("dialerd started", "node", nodeID, "http", n.http.Addr(), "gossip", cfg.Bind, "actors", node.Address(),
 		"data", cfg.Data, "clock", cfg.Clock, "join", cfg.Join)
 	return n, nil
 }
@@ -116,7 +123,28 @@ func (n *Node) ready() error {
 	if n.node.Members() < 1 {
 		return errors.New("not a cluster member yet")
 	}
-	return nil
+	return n.node.Ready()
+}
+
+// loadNodeID reads the node's persistent ID from the data directory,
+// creating it on first start.
+func loadNodeID(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "node-id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !os.IsNotExist(err) {
+		return "", err
+	}
+	id := "n-" + uuid.NewString()[:8]
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // Close shuts down in reverse order, each step bounded: stop taking
@@ -128,6 +156,9 @@ func (n *Node) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var errs []error
+	// Hand shards over while still answering (requests for them are
+	// forwarded to their new owners), then stop taking requests.
+	n.node.Leave(10 * time.Second)
 	if err := n.http.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}

@@ -33,7 +33,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 proto: ## regenerate actors/pb from proto/ (needs protoc and protoc-gen-go)
-	protoc --go_out=. --go_opt=module=github.com/dialerd/dialerd proto/*.proto
+	protoc -I proto -I /usr/include --go_out=. --go_opt=module=github.com/dialerd/dialerd proto/dialerd/v1/*.proto
 
 tidy:
 	$(GO) mod tidy

@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/dialerd/dialerd"
 	pb "github.com/dialerd/dialerd/cluster/clusterpb"
@@ -294,7 +295,8 @@ func (n *Node) establish(shard int, epoch uint64) error {
 func (n *Node) Map() shardmap.Map { return n.ctl.Map() }
 
 // Request sends msg to the grain kind/identity wherever it lives and returns
-// its reply. A cached location that is no longer the owner's is dropped; a
+// its reply. On the owner it goes straight to the local activation; from
+// another node it goes to the owner's endpoint, which delivers it there. A
 // dead letter (the grain stopped or moved) is retried after a new lookup; a
 // timeout is EUNAVAILABLE, since the grain may still act on the request.
 func (n *Node) Request(ctx context.Context, kind, identity string, msg proto.Message) (any, error) {
@@ -305,42 +307,96 @@ func (n *Node) Request(ctx context.Context, kind, identity string, msg proto.Mes
 		}
 	}
 	key := kind + "/" + identity
-	for attempt := 0; attempt < 5; attempt++ {
-		owner, _ := n.repl.Owner(key)
-		pid, _ := n.Cluster.PidCache.Get(identity, kind)
-		if pid != nil && !n.isOwnerAddress(owner, pid.Address) {
-			n.Cluster.PidCache.Remove(identity, kind)
-			pid = nil
-		}
-		if pid == nil {
-			pid = n.Cluster.Get(identity, kind)
-			if pid == nil {
-				if err := sleepCtx(ctx, time.Duration(20<<attempt)*time.Millisecond); err != nil {
-					break
-				}
-				continue
+	var last error = dialerd.Errorf(dialerd.EUNAVAILABLE, "The %s is not reachable right now (moving between nodes?); try again.", kind)
+	for attempt := 0; attempt < 6; attempt++ {
+		if attempt > 0 {
+			if err := sleepCtx(ctx, time.Duration(10<<attempt)*time.Millisecond); err != nil {
+				break
 			}
-			n.Cluster.PidCache.Set(identity, kind, pid)
 		}
-		res, err := n.inbox.request(pid, msg, timeout)
-		if err == nil {
+		owner, _ := n.repl.Owner(key)
+		if owner == "" {
+			continue
+		}
+		var res any
+		var err error
+		if owner == shardmap.NodeID(n.cfg.NodeID) {
+			res, err = n.requestLocal(kind, identity, msg, timeout)
+		} else {
+			res, err = n.requestRemote(owner, kind, identity, msg, timeout)
+		}
+		switch {
+		case err == nil:
 			return res, nil
-		}
-		n.Cluster.PidCache.Remove(identity, kind)
-		if errors.Is(err, actor.ErrTimeout) {
+		case errors.Is(err, actor.ErrTimeout):
 			return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "The %s did not answer in time; try again.", kind)
+		case errors.Is(err, errRetry) || errors.Is(err, actor.ErrDeadLetter):
+			continue // moving, stopping or not yet served: look again
+		default:
+			last = err
 		}
-		// Dead letter: the grain stopped or moved; look it up again.
 	}
-	return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "The %s is not reachable right now (moving between nodes?); try again.", kind)
+	return nil, last
 }
 
-func (n *Node) isOwnerAddress(owner shardmap.NodeID, addr string) bool {
-	if owner == shardmap.NodeID(n.cfg.NodeID) {
-		return addr == n.System.Address()
+// errRetry means the grain is not available at this moment on the node
+// asked, though it may be an instant later.
+var errRetry = errors.New("cluster: not available here now")
+
+// requestLocal delivers msg to the local activation of the grain.
+func (n *Node) requestLocal(kind, identity string, msg any, timeout time.Duration) (any, error) {
+	pid := n.lookup.activate(cluster.NewClusterIdentity(identity, kind))
+	if pid == nil {
+		return nil, errRetry
 	}
-	p, ok := n.provider.Peer(string(owner))
-	return ok && p.Actor == addr
+	return n.inbox.request(pid, msg, timeout)
+}
+
+// requestRemote asks the owner's endpoint to deliver msg.
+func (n *Node) requestRemote(owner shardmap.NodeID, kind, identity string, msg proto.Message, timeout time.Duration) (any, error) {
+	payload, err := anypb.New(msg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := n.call(owner, &pb.GrainRequest{Kind: kind, Identity: identity, Message: payload}, timeout)
+	if err != nil {
+		if errors.Is(err, actor.ErrTimeout) {
+			return nil, err
+		}
+		return nil, errRetry // the owner is not reachable (yet): the map may move
+	}
+	rep, ok := res.(*pb.GrainReply)
+	if !ok {
+		return nil, fmt.Errorf("cluster: unexpected reply %T", res)
+	}
+	if rep.Status != pb.Status_STATUS_OK {
+		return nil, errRetry
+	}
+	return rep.Reply.UnmarshalNew()
+}
+
+// serveGrainRequest is the owner's side of requestRemote.
+func (n *Node) serveGrainRequest(m *pb.GrainRequest) *pb.GrainReply {
+	msg, err := m.Message.UnmarshalNew()
+	if err != nil {
+		return &pb.GrainReply{Status: pb.Status_STATUS_UNAVAILABLE, Error: err.Error()}
+	}
+	if owner, _ := n.repl.Owner(m.Kind + "/" + m.Identity); owner != shardmap.NodeID(n.cfg.NodeID) {
+		return &pb.GrainReply{Status: pb.Status_STATUS_UNAVAILABLE}
+	}
+	res, err := n.requestLocal(m.Kind, m.Identity, msg, n.cfg.RequestTimeout)
+	if err != nil {
+		return &pb.GrainReply{Status: pb.Status_STATUS_UNAVAILABLE, Error: err.Error()}
+	}
+	pm, ok := res.(proto.Message)
+	if !ok {
+		return &pb.GrainReply{Status: pb.Status_STATUS_UNAVAILABLE, Error: fmt.Sprintf("reply %T is not protobuf", res)}
+	}
+	payload, err := anypb.New(pm)
+	if err != nil {
+		return &pb.GrainReply{Status: pb.Status_STATUS_UNAVAILABLE, Error: err.Error()}
+	}
+	return &pb.GrainReply{Reply: payload}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -404,7 +460,7 @@ func (e *endpoint) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *pb.ActivateRequest:
 		ctx.Respond(e.answer(m))
-	case *pb.EstablishRequest, *pb.ReplicateRequest, *pb.PromiseRequest, *pb.ExportRequest,
+	case *pb.GrainRequest, *pb.EstablishRequest, *pb.ReplicateRequest, *pb.PromiseRequest, *pb.ExportRequest,
 		*pb.ImportRequest, *pb.HeartbeatRequest, *pb.ReadRequest:
 		sender, root := ctx.Sender(), ctx.ActorSystem().Root
 		go func() { root.Send(sender, e.answer(m)) }()
@@ -419,6 +475,8 @@ func (e *endpoint) answer(msg any) any {
 			return &pb.ActivateReply{Status: pb.Status_STATUS_UNAVAILABLE}
 		}
 		return &pb.ActivateReply{Address: pid.Address, Id: pid.Id}
+	case *pb.GrainRequest:
+		return e.n.serveGrainRequest(m)
 	case *pb.EstablishRequest:
 		if err := e.n.ctl.Establish(int(m.Shard), m.Epoch); err != nil {
 			return &pb.EstablishReply{Status: pb.Status_STATUS_UNAVAILABLE, Error: err.Error()}

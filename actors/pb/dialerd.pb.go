@@ -6,7 +6,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: proto/dialerd.proto
+// source: dialerd/v1/dialerd.proto
 
 package pb
 
@@ -70,11 +70,11 @@ func (x CampaignOp) String() string {
 }
 
 func (CampaignOp) Descriptor() protoreflect.EnumDescriptor {
-	return file_proto_dialerd_proto_enumTypes[0].Descriptor()
+	return file_dialerd_v1_dialerd_proto_enumTypes[0].Descriptor()
 }
 
 func (CampaignOp) Type() protoreflect.EnumType {
-	return &file_proto_dialerd_proto_enumTypes[0]
+	return &file_dialerd_v1_dialerd_proto_enumTypes[0]
 }
 
 func (x CampaignOp) Number() protoreflect.EnumNumber {
@@ -83,7 +83,7 @@ func (x CampaignOp) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CampaignOp.Descriptor instead.
 func (CampaignOp) EnumDescriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{0}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{0}
 }
 
 type TokenOp int32
@@ -122,11 +122,11 @@ func (x TokenOp) String() string {
 }
 
 func (TokenOp) Descriptor() protoreflect.EnumDescriptor {
-	return file_proto_dialerd_proto_enumTypes[1].Descriptor()
+	return file_dialerd_v1_dialerd_proto_enumTypes[1].Descriptor()
 }
 
 func (TokenOp) Type() protoreflect.EnumType {
-	return &file_proto_dialerd_proto_enumTypes[1]
+	return &file_dialerd_v1_dialerd_proto_enumTypes[1]
 }
 
 func (x TokenOp) Number() protoreflect.EnumNumber {
@@ -135,7 +135,7 @@ func (x TokenOp) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TokenOp.Descriptor instead.
 func (TokenOp) EnumDescriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{1}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{1}
 }
 
 // Scope is the caller's reach: admin, or a set of workspaces.
@@ -149,7 +149,7 @@ type Scope struct {
 
 func (x *Scope) Reset() {
 	*x = Scope{}
-	mi := &file_proto_dialerd_proto_msgTypes[0]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -161,7 +161,7 @@ func (x *Scope) String() string {
 func (*Scope) ProtoMessage() {}
 
 func (x *Scope) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_dialerd_proto_msgTypes[0]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -174,7 +174,7 @@ func (x *Scope) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scope.ProtoReflect.Descriptor instead.
 func (*Scope) Descriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{0}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Scope) GetAdmin() bool {
@@ -200,7 +200,7 @@ type FieldMessages struct {
 
 func (x *FieldMessages) Reset() {
 	*x = FieldMessages{}
-	mi := &file_proto_dialerd_proto_msgTypes[1]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +212,7 @@ func (x *FieldMessages) String() string {
 func (*FieldMessages) ProtoMessage() {}
 
 func (x *FieldMessages) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_dialerd_proto_msgTypes[1]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +225,7 @@ func (x *FieldMessages) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldMessages.ProtoReflect.Descriptor instead.
 func (*FieldMessages) Descriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{1}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *FieldMessages) GetMessages() []string {
@@ -247,7 +247,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_proto_dialerd_proto_msgTypes[2]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -259,7 +259,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_dialerd_proto_msgTypes[2]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -272,7 +272,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{2}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Error) GetCode() string {
@@ -307,7 +307,7 @@ type Reply struct {
 
 func (x *Reply) Reset() {
 	*x = Reply{}
-	mi := &file_proto_dialerd_proto_msgTypes[3]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +319,7 @@ func (x *Reply) String() string {
 func (*Reply) ProtoMessage() {}
 
 func (x *Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_dialerd_proto_msgTypes[3]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +332,7 @@ func (x *Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reply.ProtoReflect.Descriptor instead.
 func (*Reply) Descriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{3}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Reply) GetError() *Error {
@@ -362,7 +362,7 @@ type CampaignRequest struct {
 
 func (x *CampaignRequest) Reset() {
 	*x = CampaignRequest{}
-	mi := &file_proto_dialerd_proto_msgTypes[4]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +374,7 @@ func (x *CampaignRequest) String() string {
 func (*CampaignRequest) ProtoMessage() {}
 
 func (x *CampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_dialerd_proto_msgTypes[4]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +387,7 @@ func (x *CampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CampaignRequest.ProtoReflect.Descriptor instead.
 func (*CampaignRequest) Descriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{4}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CampaignRequest) GetOp() CampaignOp {
@@ -423,7 +423,7 @@ type TokenRequest struct {
 
 func (x *TokenRequest) Reset() {
 	*x = TokenRequest{}
-	mi := &file_proto_dialerd_proto_msgTypes[5]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +435,7 @@ func (x *TokenRequest) String() string {
 func (*TokenRequest) ProtoMessage() {}
 
 func (x *TokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_dialerd_proto_msgTypes[5]
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +448,7 @@ func (x *TokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TokenRequest.ProtoReflect.Descriptor instead.
 func (*TokenRequest) Descriptor() ([]byte, []int) {
-	return file_proto_dialerd_proto_rawDescGZIP(), []int{5}
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TokenRequest) GetOp() TokenOp {
@@ -465,11 +465,11 @@ func (x *TokenRequest) GetBody() []byte {
 	return nil
 }
 
-var File_proto_dialerd_proto protoreflect.FileDescriptor
+var File_dialerd_v1_dialerd_proto protoreflect.FileDescriptor
 
-const file_proto_dialerd_proto_rawDesc = "" +
+const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\n" +
-	"\x13proto/dialerd.proto\x12\n" +
+	"\x18dialerd/v1/dialerd.proto\x12\n" +
 	"dialerd.v1\"=\n" +
 	"\x05Scope\x12\x14\n" +
 	"\x05admin\x18\x01 \x01(\bR\x05admin\x12\x1e\n" +
@@ -511,20 +511,20 @@ const file_proto_dialerd_proto_rawDesc = "" +
 	"\fTOKEN_DELETE\x10\x03B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
 
 var (
-	file_proto_dialerd_proto_rawDescOnce sync.Once
-	file_proto_dialerd_proto_rawDescData []byte
+	file_dialerd_v1_dialerd_proto_rawDescOnce sync.Once
+	file_dialerd_v1_dialerd_proto_rawDescData []byte
 )
 
-func file_proto_dialerd_proto_rawDescGZIP() []byte {
-	file_proto_dialerd_proto_rawDescOnce.Do(func() {
-		file_proto_dialerd_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_proto_dialerd_proto_rawDesc), len(file_proto_dialerd_proto_rawDesc)))
+func file_dialerd_v1_dialerd_proto_rawDescGZIP() []byte {
+	file_dialerd_v1_dialerd_proto_rawDescOnce.Do(func() {
+		file_dialerd_v1_dialerd_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_dialerd_v1_dialerd_proto_rawDesc), len(file_dialerd_v1_dialerd_proto_rawDesc)))
 	})
-	return file_proto_dialerd_proto_rawDescData
+	return file_dialerd_v1_dialerd_proto_rawDescData
 }
 
-var file_proto_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_proto_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
-var file_proto_dialerd_proto_goTypes = []any{
+var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_dialerd_v1_dialerd_proto_goTypes = []any{
 	(CampaignOp)(0),         // 0: dialerd.v1.CampaignOp
 	(TokenOp)(0),            // 1: dialerd.v1.TokenOp
 	(*Scope)(nil),           // 2: dialerd.v1.Scope
@@ -535,7 +535,7 @@ var file_proto_dialerd_proto_goTypes = []any{
 	(*TokenRequest)(nil),    // 7: dialerd.v1.TokenRequest
 	nil,                     // 8: dialerd.v1.Error.FieldsEntry
 }
-var file_proto_dialerd_proto_depIdxs = []int32{
+var file_dialerd_v1_dialerd_proto_depIdxs = []int32{
 	8, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
 	4, // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
 	0, // 2: dialerd.v1.CampaignRequest.op:type_name -> dialerd.v1.CampaignOp
@@ -549,27 +549,27 @@ var file_proto_dialerd_proto_depIdxs = []int32{
 	0, // [0:6] is the sub-list for field type_name
 }
 
-func init() { file_proto_dialerd_proto_init() }
-func file_proto_dialerd_proto_init() {
-	if File_proto_dialerd_proto != nil {
+func init() { file_dialerd_v1_dialerd_proto_init() }
+func file_dialerd_v1_dialerd_proto_init() {
+	if File_dialerd_v1_dialerd_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_dialerd_proto_rawDesc), len(file_proto_dialerd_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dialerd_v1_dialerd_proto_rawDesc), len(file_dialerd_v1_dialerd_proto_rawDesc)),
 			NumEnums:      2,
 			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_proto_dialerd_proto_goTypes,
-		DependencyIndexes: file_proto_dialerd_proto_depIdxs,
-		EnumInfos:         file_proto_dialerd_proto_enumTypes,
-		MessageInfos:      file_proto_dialerd_proto_msgTypes,
+		GoTypes:           file_dialerd_v1_dialerd_proto_goTypes,
+		DependencyIndexes: file_dialerd_v1_dialerd_proto_depIdxs,
+		EnumInfos:         file_dialerd_v1_dialerd_proto_enumTypes,
+		MessageInfos:      file_dialerd_v1_dialerd_proto_msgTypes,
 	}.Build()
-	File_proto_dialerd_proto = out.File
-	file_proto_dialerd_proto_goTypes = nil
-	file_proto_dialerd_proto_depIdxs = nil
+	File_dialerd_v1_dialerd_proto = out.File
+	file_dialerd_v1_dialerd_proto_goTypes = nil
+	file_dialerd_v1_dialerd_proto_depIdxs = nil
 }

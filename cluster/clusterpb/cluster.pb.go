@@ -5,13 +5,14 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: proto/cluster.proto
+// source: dialerd/v1/cluster.proto
 
 package clusterpb
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -60,11 +61,11 @@ func (x Status) String() string {
 }
 
 func (Status) Descriptor() protoreflect.EnumDescriptor {
-	return file_proto_cluster_proto_enumTypes[0].Descriptor()
+	return file_dialerd_v1_cluster_proto_enumTypes[0].Descriptor()
 }
 
 func (Status) Type() protoreflect.EnumType {
-	return &file_proto_cluster_proto_enumTypes[0]
+	return &file_dialerd_v1_cluster_proto_enumTypes[0]
 }
 
 func (x Status) Number() protoreflect.EnumNumber {
@@ -73,7 +74,7 @@ func (x Status) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Status.Descriptor instead.
 func (Status) EnumDescriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{0}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{0}
 }
 
 type ReadKind int32
@@ -109,11 +110,11 @@ func (x ReadKind) String() string {
 }
 
 func (ReadKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_proto_cluster_proto_enumTypes[1].Descriptor()
+	return file_dialerd_v1_cluster_proto_enumTypes[1].Descriptor()
 }
 
 func (ReadKind) Type() protoreflect.EnumType {
-	return &file_proto_cluster_proto_enumTypes[1]
+	return &file_dialerd_v1_cluster_proto_enumTypes[1]
 }
 
 func (x ReadKind) Number() protoreflect.EnumNumber {
@@ -122,7 +123,7 @@ func (x ReadKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReadKind.Descriptor instead.
 func (ReadKind) EnumDescriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{1}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{1}
 }
 
 type Op struct {
@@ -137,7 +138,7 @@ type Op struct {
 
 func (x *Op) Reset() {
 	*x = Op{}
-	mi := &file_proto_cluster_proto_msgTypes[0]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +150,7 @@ func (x *Op) String() string {
 func (*Op) ProtoMessage() {}
 
 func (x *Op) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[0]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +163,7 @@ func (x *Op) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Op.ProtoReflect.Descriptor instead.
 func (*Op) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{0}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Op) GetKind() uint32 {
@@ -203,7 +204,7 @@ type KV struct {
 
 func (x *KV) Reset() {
 	*x = KV{}
-	mi := &file_proto_cluster_proto_msgTypes[1]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +216,7 @@ func (x *KV) String() string {
 func (*KV) ProtoMessage() {}
 
 func (x *KV) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[1]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +229,7 @@ func (x *KV) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KV.ProtoReflect.Descriptor instead.
 func (*KV) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{1}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *KV) GetKey() []byte {
@@ -261,7 +262,7 @@ type ReplicateRequest struct {
 
 func (x *ReplicateRequest) Reset() {
 	*x = ReplicateRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[2]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +274,7 @@ func (x *ReplicateRequest) String() string {
 func (*ReplicateRequest) ProtoMessage() {}
 
 func (x *ReplicateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[2]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +287,7 @@ func (x *ReplicateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateRequest.ProtoReflect.Descriptor instead.
 func (*ReplicateRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{2}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReplicateRequest) GetShard() uint32 {
@@ -348,7 +349,7 @@ type ReplicateReply struct {
 
 func (x *ReplicateReply) Reset() {
 	*x = ReplicateReply{}
-	mi := &file_proto_cluster_proto_msgTypes[3]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +361,7 @@ func (x *ReplicateReply) String() string {
 func (*ReplicateReply) ProtoMessage() {}
 
 func (x *ReplicateReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[3]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +374,7 @@ func (x *ReplicateReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicateReply.ProtoReflect.Descriptor instead.
 func (*ReplicateReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{3}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReplicateReply) GetStatus() Status {
@@ -402,7 +403,7 @@ type PromiseRequest struct {
 
 func (x *PromiseRequest) Reset() {
 	*x = PromiseRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[4]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +415,7 @@ func (x *PromiseRequest) String() string {
 func (*PromiseRequest) ProtoMessage() {}
 
 func (x *PromiseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[4]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +428,7 @@ func (x *PromiseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromiseRequest.ProtoReflect.Descriptor instead.
 func (*PromiseRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{4}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PromiseRequest) GetShard() uint32 {
@@ -457,7 +458,7 @@ type PromiseReply struct {
 
 func (x *PromiseReply) Reset() {
 	*x = PromiseReply{}
-	mi := &file_proto_cluster_proto_msgTypes[5]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +470,7 @@ func (x *PromiseReply) String() string {
 func (*PromiseReply) ProtoMessage() {}
 
 func (x *PromiseReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[5]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +483,7 @@ func (x *PromiseReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromiseReply.ProtoReflect.Descriptor instead.
 func (*PromiseReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{5}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PromiseReply) GetStatus() Status {
@@ -533,7 +534,7 @@ type ExportRequest struct {
 
 func (x *ExportRequest) Reset() {
 	*x = ExportRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[6]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +546,7 @@ func (x *ExportRequest) String() string {
 func (*ExportRequest) ProtoMessage() {}
 
 func (x *ExportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[6]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +559,7 @@ func (x *ExportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
 func (*ExportRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{6}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ExportRequest) GetShard() uint32 {
@@ -601,7 +602,7 @@ type ExportReply struct {
 
 func (x *ExportReply) Reset() {
 	*x = ExportReply{}
-	mi := &file_proto_cluster_proto_msgTypes[7]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +614,7 @@ func (x *ExportReply) String() string {
 func (*ExportReply) ProtoMessage() {}
 
 func (x *ExportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[7]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +627,7 @@ func (x *ExportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportReply.ProtoReflect.Descriptor instead.
 func (*ExportReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{7}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExportReply) GetStatus() Status {
@@ -673,7 +674,7 @@ type ImportRequest struct {
 
 func (x *ImportRequest) Reset() {
 	*x = ImportRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[8]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +686,7 @@ func (x *ImportRequest) String() string {
 func (*ImportRequest) ProtoMessage() {}
 
 func (x *ImportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[8]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +699,7 @@ func (x *ImportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRequest.ProtoReflect.Descriptor instead.
 func (*ImportRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{8}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ImportRequest) GetShard() uint32 {
@@ -753,7 +754,7 @@ type ImportReply struct {
 
 func (x *ImportReply) Reset() {
 	*x = ImportReply{}
-	mi := &file_proto_cluster_proto_msgTypes[9]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +766,7 @@ func (x *ImportReply) String() string {
 func (*ImportReply) ProtoMessage() {}
 
 func (x *ImportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[9]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +779,7 @@ func (x *ImportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportReply.ProtoReflect.Descriptor instead.
 func (*ImportReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{9}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ImportReply) GetStatus() Status {
@@ -805,7 +806,7 @@ type ShardEpoch struct {
 
 func (x *ShardEpoch) Reset() {
 	*x = ShardEpoch{}
-	mi := &file_proto_cluster_proto_msgTypes[10]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +818,7 @@ func (x *ShardEpoch) String() string {
 func (*ShardEpoch) ProtoMessage() {}
 
 func (x *ShardEpoch) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[10]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +831,7 @@ func (x *ShardEpoch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardEpoch.ProtoReflect.Descriptor instead.
 func (*ShardEpoch) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{10}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ShardEpoch) GetShard() uint32 {
@@ -857,7 +858,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[11]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +870,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[11]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +883,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{11}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HeartbeatRequest) GetShards() []*ShardEpoch {
@@ -901,7 +902,7 @@ type HeartbeatReply struct {
 
 func (x *HeartbeatReply) Reset() {
 	*x = HeartbeatReply{}
-	mi := &file_proto_cluster_proto_msgTypes[12]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +914,7 @@ func (x *HeartbeatReply) String() string {
 func (*HeartbeatReply) ProtoMessage() {}
 
 func (x *HeartbeatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[12]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +927,7 @@ func (x *HeartbeatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatReply.ProtoReflect.Descriptor instead.
 func (*HeartbeatReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{12}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HeartbeatReply) GetFenced() []uint32 {
@@ -950,7 +951,7 @@ type ReadRequest struct {
 
 func (x *ReadRequest) Reset() {
 	*x = ReadRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[13]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +963,7 @@ func (x *ReadRequest) String() string {
 func (*ReadRequest) ProtoMessage() {}
 
 func (x *ReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[13]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +976,7 @@ func (x *ReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRequest.ProtoReflect.Descriptor instead.
 func (*ReadRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{13}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReadRequest) GetKind() ReadKind {
@@ -1026,7 +1027,7 @@ type ReadReply struct {
 
 func (x *ReadReply) Reset() {
 	*x = ReadReply{}
-	mi := &file_proto_cluster_proto_msgTypes[14]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1039,7 @@ func (x *ReadReply) String() string {
 func (*ReadReply) ProtoMessage() {}
 
 func (x *ReadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[14]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1052,7 @@ func (x *ReadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReply.ProtoReflect.Descriptor instead.
 func (*ReadReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{14}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReadReply) GetStatus() Status {
@@ -1101,7 +1102,7 @@ type ActivateRequest struct {
 
 func (x *ActivateRequest) Reset() {
 	*x = ActivateRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[15]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1113,7 +1114,7 @@ func (x *ActivateRequest) String() string {
 func (*ActivateRequest) ProtoMessage() {}
 
 func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[15]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1127,7 @@ func (x *ActivateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateRequest.ProtoReflect.Descriptor instead.
 func (*ActivateRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{15}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ActivateRequest) GetKind() string {
@@ -1154,7 +1155,7 @@ type ActivateReply struct {
 
 func (x *ActivateReply) Reset() {
 	*x = ActivateReply{}
-	mi := &file_proto_cluster_proto_msgTypes[16]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1167,7 @@ func (x *ActivateReply) String() string {
 func (*ActivateReply) ProtoMessage() {}
 
 func (x *ActivateReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[16]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1180,7 @@ func (x *ActivateReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateReply.ProtoReflect.Descriptor instead.
 func (*ActivateReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{16}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ActivateReply) GetStatus() Status {
@@ -1214,7 +1215,7 @@ type EstablishRequest struct {
 
 func (x *EstablishRequest) Reset() {
 	*x = EstablishRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[17]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1227,7 @@ func (x *EstablishRequest) String() string {
 func (*EstablishRequest) ProtoMessage() {}
 
 func (x *EstablishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[17]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1240,7 @@ func (x *EstablishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EstablishRequest.ProtoReflect.Descriptor instead.
 func (*EstablishRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{17}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EstablishRequest) GetShard() uint32 {
@@ -1266,7 +1267,7 @@ type EstablishReply struct {
 
 func (x *EstablishReply) Reset() {
 	*x = EstablishReply{}
-	mi := &file_proto_cluster_proto_msgTypes[18]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1279,7 @@ func (x *EstablishReply) String() string {
 func (*EstablishReply) ProtoMessage() {}
 
 func (x *EstablishReply) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[18]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1292,7 @@ func (x *EstablishReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EstablishReply.ProtoReflect.Descriptor instead.
 func (*EstablishReply) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{18}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EstablishReply) GetStatus() Status {
@@ -1318,7 +1319,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_proto_cluster_proto_msgTypes[19]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1331,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_cluster_proto_msgTypes[19]
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1344,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_proto_cluster_proto_rawDescGZIP(), []int{19}
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *LeaveRequest) GetNode() string {
@@ -1353,11 +1354,144 @@ func (x *LeaveRequest) GetNode() string {
 	return ""
 }
 
-var File_proto_cluster_proto protoreflect.FileDescriptor
+// GrainRequest carries a request for a grain to its shard's owner, which
+// delivers it locally. Grains run on their caller's goroutine; going through
+// the owner's endpoint keeps a slow grain off protoactor's connection reader
+// (a grain waiting on a replica whose reply comes back over that same
+// connection would otherwise wait for itself).
+type GrainRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Identity      string                 `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	Message       *anypb.Any             `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
 
-const file_proto_cluster_proto_rawDesc = "" +
+func (x *GrainRequest) Reset() {
+	*x = GrainRequest{}
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrainRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrainRequest) ProtoMessage() {}
+
+func (x *GrainRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrainRequest.ProtoReflect.Descriptor instead.
+func (*GrainRequest) Descriptor() ([]byte, []int) {
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GrainRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *GrainRequest) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *GrainRequest) GetMessage() *anypb.Any {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+type GrainReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        Status                 `protobuf:"varint,1,opt,name=status,proto3,enum=dialerd.cluster.v1.Status" json:"status,omitempty"`
+	Reply         *anypb.Any             `protobuf:"bytes,2,opt,name=reply,proto3" json:"reply,omitempty"`
+	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Code          string                 `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrainReply) Reset() {
+	*x = GrainReply{}
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrainReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrainReply) ProtoMessage() {}
+
+func (x *GrainReply) ProtoReflect() protoreflect.Message {
+	mi := &file_dialerd_v1_cluster_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrainReply.ProtoReflect.Descriptor instead.
+func (*GrainReply) Descriptor() ([]byte, []int) {
+	return file_dialerd_v1_cluster_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GrainReply) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_OK
+}
+
+func (x *GrainReply) GetReply() *anypb.Any {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+func (x *GrainReply) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *GrainReply) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+var File_dialerd_v1_cluster_proto protoreflect.FileDescriptor
+
+const file_dialerd_v1_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\x13proto/cluster.proto\x12\x12dialerd.cluster.v1\"V\n" +
+	"\x18dialerd/v1/cluster.proto\x12\x12dialerd.cluster.v1\x1a\x19google/protobuf/any.proto\"V\n" +
 	"\x02Op\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\rR\x04kind\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\tR\x05index\x12\x10\n" +
@@ -1442,7 +1576,17 @@ const file_proto_cluster_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\x0e2\x1a.dialerd.cluster.v1.StatusR\x06status\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"\"\n" +
 	"\fLeaveRequest\x12\x12\n" +
-	"\x04node\x18\x01 \x01(\tR\x04node*R\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\"n\n" +
+	"\fGrainRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bidentity\x18\x02 \x01(\tR\bidentity\x12.\n" +
+	"\amessage\x18\x03 \x01(\v2\x14.google.protobuf.AnyR\amessage\"\x96\x01\n" +
+	"\n" +
+	"GrainReply\x122\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1a.dialerd.cluster.v1.StatusR\x06status\x12*\n" +
+	"\x05reply\x18\x02 \x01(\v2\x14.google.protobuf.AnyR\x05reply\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x12\n" +
+	"\x04code\x18\x04 \x01(\tR\x04code*R\n" +
 	"\x06Status\x12\r\n" +
 	"\tSTATUS_OK\x10\x00\x12\x11\n" +
 	"\rSTATUS_FENCED\x10\x01\x12\x0e\n" +
@@ -1455,20 +1599,20 @@ const file_proto_cluster_proto_rawDesc = "" +
 	"\x0fREAD_SCAN_INDEX\x10\x02B.Z,github.com/dialerd/dialerd/cluster/clusterpbb\x06proto3"
 
 var (
-	file_proto_cluster_proto_rawDescOnce sync.Once
-	file_proto_cluster_proto_rawDescData []byte
+	file_dialerd_v1_cluster_proto_rawDescOnce sync.Once
+	file_dialerd_v1_cluster_proto_rawDescData []byte
 )
 
-func file_proto_cluster_proto_rawDescGZIP() []byte {
-	file_proto_cluster_proto_rawDescOnce.Do(func() {
-		file_proto_cluster_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_proto_cluster_proto_rawDesc), len(file_proto_cluster_proto_rawDesc)))
+func file_dialerd_v1_cluster_proto_rawDescGZIP() []byte {
+	file_dialerd_v1_cluster_proto_rawDescOnce.Do(func() {
+		file_dialerd_v1_cluster_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_dialerd_v1_cluster_proto_rawDesc), len(file_dialerd_v1_cluster_proto_rawDesc)))
 	})
-	return file_proto_cluster_proto_rawDescData
+	return file_dialerd_v1_cluster_proto_rawDescData
 }
 
-var file_proto_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_proto_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
-var file_proto_cluster_proto_goTypes = []any{
+var file_dialerd_v1_cluster_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_dialerd_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_dialerd_v1_cluster_proto_goTypes = []any{
 	(Status)(0),              // 0: dialerd.cluster.v1.Status
 	(ReadKind)(0),            // 1: dialerd.cluster.v1.ReadKind
 	(*Op)(nil),               // 2: dialerd.cluster.v1.Op
@@ -1491,8 +1635,11 @@ var file_proto_cluster_proto_goTypes = []any{
 	(*EstablishRequest)(nil), // 19: dialerd.cluster.v1.EstablishRequest
 	(*EstablishReply)(nil),   // 20: dialerd.cluster.v1.EstablishReply
 	(*LeaveRequest)(nil),     // 21: dialerd.cluster.v1.LeaveRequest
+	(*GrainRequest)(nil),     // 22: dialerd.cluster.v1.GrainRequest
+	(*GrainReply)(nil),       // 23: dialerd.cluster.v1.GrainReply
+	(*anypb.Any)(nil),        // 24: google.protobuf.Any
 }
-var file_proto_cluster_proto_depIdxs = []int32{
+var file_dialerd_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: dialerd.cluster.v1.ReplicateRequest.ops:type_name -> dialerd.cluster.v1.Op
 	0,  // 1: dialerd.cluster.v1.ReplicateReply.status:type_name -> dialerd.cluster.v1.Status
 	0,  // 2: dialerd.cluster.v1.PromiseReply.status:type_name -> dialerd.cluster.v1.Status
@@ -1506,34 +1653,37 @@ var file_proto_cluster_proto_depIdxs = []int32{
 	3,  // 10: dialerd.cluster.v1.ReadReply.kvs:type_name -> dialerd.cluster.v1.KV
 	0,  // 11: dialerd.cluster.v1.ActivateReply.status:type_name -> dialerd.cluster.v1.Status
 	0,  // 12: dialerd.cluster.v1.EstablishReply.status:type_name -> dialerd.cluster.v1.Status
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	24, // 13: dialerd.cluster.v1.GrainRequest.message:type_name -> google.protobuf.Any
+	0,  // 14: dialerd.cluster.v1.GrainReply.status:type_name -> dialerd.cluster.v1.Status
+	24, // 15: dialerd.cluster.v1.GrainReply.reply:type_name -> google.protobuf.Any
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
-func init() { file_proto_cluster_proto_init() }
-func file_proto_cluster_proto_init() {
-	if File_proto_cluster_proto != nil {
+func init() { file_dialerd_v1_cluster_proto_init() }
+func file_dialerd_v1_cluster_proto_init() {
+	if File_dialerd_v1_cluster_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_cluster_proto_rawDesc), len(file_proto_cluster_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dialerd_v1_cluster_proto_rawDesc), len(file_dialerd_v1_cluster_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
-		GoTypes:           file_proto_cluster_proto_goTypes,
-		DependencyIndexes: file_proto_cluster_proto_depIdxs,
-		EnumInfos:         file_proto_cluster_proto_enumTypes,
-		MessageInfos:      file_proto_cluster_proto_msgTypes,
+		GoTypes:           file_dialerd_v1_cluster_proto_goTypes,
+		DependencyIndexes: file_dialerd_v1_cluster_proto_depIdxs,
+		EnumInfos:         file_dialerd_v1_cluster_proto_enumTypes,
+		MessageInfos:      file_dialerd_v1_cluster_proto_msgTypes,
 	}.Build()
-	File_proto_cluster_proto = out.File
-	file_proto_cluster_proto_goTypes = nil
-	file_proto_cluster_proto_depIdxs = nil
+	File_dialerd_v1_cluster_proto = out.File
+	file_dialerd_v1_cluster_proto_goTypes = nil
+	file_dialerd_v1_cluster_proto_depIdxs = nil
 }

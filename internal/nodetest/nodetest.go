@@ -115,6 +115,7 @@ type Node struct {
 	Dir     string
 	cmd     *exec.Cmd
 	log     *bytes.Buffer
+	prevLog string // logs of earlier runs (before a Restart)
 	logMu   sync.Mutex
 	exited  chan struct{}
 	exitErr error
@@ -136,7 +137,10 @@ func Start(tb TB, opts Options) *Node {
 	tb.Cleanup(func() {
 		n.Kill()
 		if tb.Failed() {
-			tb.Logf("log of node %s:\n%s", n.HTTP, n.Log())
+			n.logMu.Lock()
+			prev := n.prevLog
+			n.logMu.Unlock()
+			tb.Logf("log of node %s:\n%s%s", n.HTTP, prev, n.Log())
 		}
 	})
 	return n
@@ -152,7 +156,12 @@ func (n *Node) start() {
 		args = append(args, "--join", j)
 	}
 	args = append(args, n.opts.Args...)
+	n.logMu.Lock()
+	if n.log != nil && n.log.Len() > 0 {
+		n.prevLog += n.log.String() + "----- restart -----\n"
+	}
 	n.log = &bytes.Buffer{}
+	n.logMu.Unlock()
 	n.cmd = exec.Command(n.bin, args...)
 	n.cmd.Env = append(os.Environ(), "DIALERD_BOOTSTRAP_TOKEN=")
 	w := &lockedWriter{mu: &n.logMu, w: n.log}
@@ -229,6 +238,119 @@ func (n *Node) Restart() {
 
 // Pid is the process ID.
 func (n *Node) Pid() int { return n.cmd.Process.Pid }
+
+// Pause stops the process with SIGSTOP: it keeps its sockets and state but
+// runs no code, like a node frozen by a long GC pause or a stalled VM.
+func (n *Node) Pause() {
+	n.tb.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		n.tb.Fatalf("SIGSTOP %s: %v", n.HTTP, err)
+	}
+}
+
+// Resume continues a paused process with SIGCONT.
+func (n *Node) Resume() {
+	n.tb.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		n.tb.Fatalf("SIGCONT %s: %v", n.HTTP, err)
+	}
+}
+
+// Exited reports whether the current run of the process has ended.
+func (n *Node) Exited() bool {
+	select {
+	case <-n.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// SetJoin replaces the gossip seeds the next Restart passes with --join
+// (the first node of a cluster starts without any, and needs some to find
+// the others again after a restart).
+func (n *Node) SetJoin(seeds []string) {
+	n.opts.Join = append([]string(nil), seeds...)
+}
+
+// StartCluster starts n nodes: the first with opts as given (it bootstraps
+// the cluster), the others with opts plus --join of the first. Each node
+// gets its own data directory (opts.Dir is ignored). It returns once every
+// node sees n members and answers /readyz with 200 (see WaitReady).
+func StartCluster(tb TB, n int, opts Options) []*Node {
+	tb.Helper()
+	first := opts
+	first.Dir, first.Join = "", nil
+	nodes := []*Node{Start(tb, first)}
+	for i := 1; i < n; i++ {
+		o := opts
+		o.Dir, o.Join = "", []string{nodes[0].Gossip}
+		nodes = append(nodes, Start(tb, o))
+	}
+	WaitReady(tb, nodes, 60*time.Second)
+	return nodes
+}
+
+// WaitReady waits until every node of nodes reports len(nodes) live
+// members (metric dialerd_cluster_members) and answers /readyz with 200,
+// continuously for settle (2 s): a node that just joined is ready before
+// the shard map places anything on it, and the hand-over that follows
+// makes new owners unready for a moment.
+func WaitReady(tb TB, nodes []*Node, timeout time.Duration) {
+	tb.Helper()
+	const settle = 2 * time.Second
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(timeout)
+	var since time.Time
+	for {
+		why := ""
+		for _, n := range nodes {
+			if why = n.notReady(client, len(nodes)); why != "" {
+				break
+			}
+		}
+		switch {
+		case why != "":
+			since = time.Time{}
+		case since.IsZero():
+			since = time.Now()
+		case time.Since(since) >= settle:
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("cluster of %d not ready after %v: %s", len(nodes), timeout, why)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// notReady returns why the node is not ready with members live members,
+// or "".
+func (n *Node) notReady(client *http.Client, members int) string {
+	if n.Exited() {
+		return n.HTTP + " has exited"
+	}
+	res, err := client.Get(n.URL + "/readyz")
+	if err != nil {
+		return n.HTTP + ": " + err.Error()
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return fmt.Sprintf("%s /readyz %d %s", n.HTTP, res.StatusCode, bytes.TrimSpace(body))
+	}
+	res, err = client.Get(n.URL + "/metrics")
+	if err != nil {
+		return n.HTTP + ": " + err.Error()
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	want := fmt.Sprintf("\ndialerd_cluster_members %d\n", members)
+	if !bytes.Contains(body, []byte(want)) {
+		return fmt.Sprintf("%s does not see %d members yet", n.HTTP, members)
+	}
+	return ""
+}
 
 type lockedWriter struct {
 	mu *sync.Mutex

@@ -45,5 +45,35 @@ func NewMetrics(members func() int) *Metrics {
 	return m
 }
 
+// ClusterFigures is what /metrics reports about membership, consensus and
+// shard ownership.
+type ClusterFigures struct {
+	Leader          bool
+	MapVersion      uint64
+	ShardsOwned     int
+	ShardsServing   int
+	UnderReplicated int
+}
+
+// RegisterCluster adds the cluster gauges, read from figures at scrape
+// time.
+func (m *Metrics) RegisterCluster(figures func() ClusterFigures) {
+	gauge := func(name, help string, f func(ClusterFigures) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(figures()) })
+	}
+	m.Registry.MustRegister(
+		gauge("dialerd_cluster_raft_leader", "1 on the Raft leader.", func(c ClusterFigures) float64 {
+			if c.Leader {
+				return 1
+			}
+			return 0
+		}),
+		gauge("dialerd_cluster_map_version", "Version of the shard map this node applied.", func(c ClusterFigures) float64 { return float64(c.MapVersion) }),
+		gauge("dialerd_cluster_shards_owned", "Shards the map gives this node to own.", func(c ClusterFigures) float64 { return float64(c.ShardsOwned) }),
+		gauge("dialerd_cluster_shards_serving", "Owned shards this node serves (handed over, lease held).", func(c ClusterFigures) float64 { return float64(c.ShardsServing) }),
+		gauge("dialerd_cluster_shards_under_replicated", "Shards with fewer than R replicas or an epoch not yet established.", func(c ClusterFigures) float64 { return float64(c.UnderReplicated) }),
+	)
+}
+
 // OnGrain counts grain activations; give it to actors.Deps.
 func (m *Metrics) OnGrain(kind string, delta int) { m.grains.WithLabelValues(kind).Add(float64(delta)) }

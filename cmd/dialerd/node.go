@@ -92,6 +92,11 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		return nil, err
 	}
 	n.node = node
+	metrics.RegisterCluster(func() dhttp.ClusterFigures {
+		st := node.Status()
+		return dhttp.ClusterFigures{Leader: st.Leader == nodeID, MapVersion: st.MapVersion, ShardsOwned: st.ShardsOwned,
+			ShardsServing: st.ShardsServing, UnderReplicated: st.UnderReplicated}
+	})
 
 	n.http = dhttp.New(dhttp.Config{
 		Addr:           cfg.HTTP,

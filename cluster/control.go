@@ -21,11 +21,11 @@ import (
 
 // Peer is a live node as membership sees it.
 type Peer struct {
-	ID       shardmap.NodeID
-	RaftAddr string
-	Actor    string // actor transport address of its current run
-	HTTP     string
-	Leaving  bool // asked to hand its shards over (graceful leave)
+	ID       shardmap.NodeID `json:"id"`
+	RaftAddr string          `json:"raft"`
+	Actor    string          `json:"actor"` // actor transport address of its current run
+	HTTP     string          `json:"http"`
+	Leaving  bool            `json:"leaving,omitempty"` // asked to hand its shards over (graceful leave)
 }
 
 // ControlConfig configures the Raft group that holds the shard map.

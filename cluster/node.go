@@ -210,13 +210,13 @@ func (n *Node) Address() string { return n.System.Address() }
 // Status summarises membership, consensus and ownership for /readyz and
 // metrics.
 type Status struct {
-	Members         int
-	Leader          string
-	Voters          int
-	MapVersion      uint64
-	ShardsOwned     int
-	ShardsServing   int
-	UnderReplicated int // shards whose replica set is short of R or not established
+	Members         int    `json:"members"`
+	Leader          string `json:"leader"`
+	Voters          int    `json:"voters"`
+	MapVersion      uint64 `json:"map_version"`
+	ShardsOwned     int    `json:"shards_owned"`
+	ShardsServing   int    `json:"shards_serving"`
+	UnderReplicated int    `json:"under_replicated"` // shards whose replica set is short of R or not established
 }
 
 // Status reports this node's view.
@@ -509,3 +509,48 @@ func (d demote) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (d demote) WithAttrs(a []slog.Attr) slog.Handler { return demote{d.Handler.WithAttrs(a)} }
 func (d demote) WithGroup(n string) slog.Handler      { return demote{d.Handler.WithGroup(n)} }
+
+// Info is the cluster as this node sees it, for operators.
+type Info struct {
+	Node       string       `json:"node"`
+	Leader     string       `json:"leader"`
+	Voters     []string     `json:"voters"`
+	Members    []Peer       `json:"members"`
+	MapVersion uint64       `json:"map_version"`
+	Status     Status       `json:"status"`
+	Identity   *IdentityLoc `json:"identity,omitempty"`
+}
+
+// IdentityLoc says where an identity lives.
+type IdentityLoc struct {
+	Identity    string   `json:"identity"`
+	Shard       int      `json:"shard"`
+	Epoch       uint64   `json:"epoch"`
+	Owner       string   `json:"owner"`
+	OwnerHTTP   string   `json:"owner_http,omitempty"`
+	Replicas    []string `json:"replicas"`
+	Established bool     `json:"established"`
+}
+
+// Info describes the cluster; identity (kind/id), when not empty, is
+// located.
+func (n *Node) Info(identity string) Info {
+	m := n.ctl.Map()
+	in := Info{Node: n.cfg.NodeID, Leader: string(n.ctl.Leader()), Members: n.provider.Peers(), MapVersion: m.Version, Status: n.Status()}
+	for _, v := range n.ctl.Voters() {
+		in.Voters = append(in.Voters, string(v))
+	}
+	if identity != "" && len(m.Shards) > 0 {
+		sh := int(persistence.ShardOf(identity))
+		s := m.Shards[sh]
+		loc := &IdentityLoc{Identity: identity, Shard: sh, Epoch: s.Epoch, Owner: string(s.Owner), Established: s.Established()}
+		for _, r := range s.Replicas {
+			loc.Replicas = append(loc.Replicas, string(r))
+		}
+		if p, ok := n.provider.Peer(string(s.Owner)); ok {
+			loc.OwnerHTTP = p.HTTP
+		}
+		in.Identity = loc
+	}
+	return in
+}

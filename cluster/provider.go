@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +24,8 @@ import (
 // nodeMeta is what every node gossips about itself (memberlist caps it at
 // 512 bytes).
 type nodeMeta struct {
-	ID      string   `json:"id"`    // actor system ID: unique per process run
+	ID      string   `json:"id"` // actor system ID: unique per process run
+	Gossip  string   `json:"gossip"`
 	Node    string   `json:"node"`  // persistent node ID
 	Actor   string   `json:"actor"` // actor transport host:port, exactly ActorSystem.Address()
 	Raft    string   `json:"raft"`  // Raft transport host:port
@@ -44,6 +48,9 @@ type ProviderConfig struct {
 	Republish time.Duration
 	// NodeID is the persistent node ID; memberlist names the node by it.
 	NodeID string
+	// PeersFile keeps the gossip addresses of the last known members, so a
+	// node restarted without --join finds its cluster again.
+	PeersFile string
 	// RaftAddr is gossiped so the Raft leader can add this node.
 	RaftAddr string
 	// OnPeers is called (from the provider's loop) with the live peers
@@ -54,18 +61,19 @@ type ProviderConfig struct {
 
 // Provider is a protoactor ClusterProvider backed by memberlist.
 type Provider struct {
-	cfg    ProviderConfig
-	log    *slog.Logger
-	ml     *memberlist.Memberlist
-	c      *cluster.Cluster
-	meta   []byte
-	self   nodeMeta
-	peers  atomic.Pointer[map[string]Peer] // by node ID
-	notify chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	closed bool
+	cfg       ProviderConfig
+	log       *slog.Logger
+	ml        *memberlist.Memberlist
+	c         *cluster.Cluster
+	meta      []byte
+	self      nodeMeta
+	peers     atomic.Pointer[map[string]Peer] // by node ID
+	notify    chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	mu        sync.Mutex
+	closed    bool
+	lastSaved string
 }
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
@@ -85,7 +93,7 @@ func NewProvider(cfg ProviderConfig) *Provider {
 // StartMember joins the gossip cluster and starts publishing topology.
 func (p *Provider) StartMember(c *cluster.Cluster) error {
 	p.c = c
-	p.self = nodeMeta{ID: c.ActorSystem.ID, Node: p.cfg.NodeID, Actor: c.ActorSystem.Address(), Raft: p.cfg.RaftAddr,
+	p.self = nodeMeta{ID: c.ActorSystem.ID, Gossip: p.cfg.Advertise, Node: p.cfg.NodeID, Actor: c.ActorSystem.Address(), Raft: p.cfg.RaftAddr,
 		HTTP: p.cfg.HTTPAddr, Kinds: c.GetClusterKinds()}
 	if err := p.setMeta(); err != nil {
 		return err
@@ -109,6 +117,7 @@ func (p *Provider) StartMember(c *cluster.Cluster) error {
 		return fmt.Errorf("cluster: memberlist: %w", err)
 	}
 	p.ml = ml
+	p.cfg.Join = append(p.cfg.Join, p.savedPeers()...)
 	if len(p.cfg.Join) > 0 {
 		if n, err := ml.Join(p.cfg.Join); err != nil {
 			// Not fatal: the seeds may start later. The loop keeps trying.
@@ -249,6 +258,7 @@ func (p *Provider) publish() {
 		peers[m.Node] = Peer{ID: shardmap.NodeID(m.Node), RaftAddr: m.Raft, Actor: m.Actor, HTTP: m.HTTP, Leaving: m.Leaving}
 	}
 	p.peers.Store(&peers)
+	p.savePeers(peers)
 	p.c.MemberList.UpdateClusterTopology(members)
 	if p.cfg.OnPeers != nil {
 		p.cfg.OnPeers(p.Peers())
@@ -301,4 +311,48 @@ func (w *logWriter) Write(b []byte) (int, error) {
 	}
 	w.log.Log(context.Background(), level, line)
 	return len(b), nil
+}
+
+// savedPeers reads the gossip addresses saved by a previous run.
+func (p *Provider) savedPeers() []string {
+	if p.cfg.PeersFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(p.cfg.PeersFile)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range strings.Fields(string(b)) {
+		if a != p.cfg.Advertise {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// savePeers records the other members' gossip addresses when they change.
+func (p *Provider) savePeers(peers map[string]Peer) {
+	if p.cfg.PeersFile == "" {
+		return
+	}
+	var addrs []string
+	for _, n := range p.ml.Members() {
+		var m nodeMeta
+		if json.Unmarshal(n.Meta, &m) == nil && m.Gossip != "" && m.Gossip != p.cfg.Advertise {
+			addrs = append(addrs, m.Gossip)
+		}
+	}
+	if len(addrs) == 0 {
+		return // alone: keep what the last cluster looked like
+	}
+	sort.Strings(addrs)
+	text := strings.Join(addrs, "\n") + "\n"
+	if text == p.lastSaved {
+		return
+	}
+	tmp := p.cfg.PeersFile + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o644); err == nil && os.Rename(tmp, p.cfg.PeersFile) == nil {
+		p.lastSaved = text
+	}
 }

@@ -55,8 +55,11 @@ type Config struct {
 	Clock        dialerd.Clock
 	Metrics      *Metrics
 	// Ready reports whether the node serves requests (nil: ready).
-	Ready  func() error
-	Logger *slog.Logger
+	Ready func() error
+	// Cluster describes membership and placement for GET /api/v/cluster/
+	// (admins only); identity, when given, asks where that identity lives.
+	Cluster func(identity string) any
+	Logger  *slog.Logger
 }
 
 // Server is the HTTP front end.
@@ -160,6 +163,8 @@ func match(parts []string) *route {
 		return routeCampaignStatus
 	case len(parts) == 1 && parts[0] == "token":
 		return routeTokens
+	case len(parts) == 1 && parts[0] == "cluster":
+		return routeCluster
 	case len(parts) == 2 && parts[0] == "token":
 		return routeToken
 	}
@@ -171,6 +176,7 @@ var (
 	routeCampaign       = &route{"/api/v/campaign/{slug}/", map[string]handler{"GET": (*Server).getCampaign, "PUT": (*Server).replaceCampaign, "PATCH": (*Server).patchCampaign, "DELETE": (*Server).deleteCampaign}}
 	routeCampaignStatus = &route{"/api/v/campaign/{slug}/status/", map[string]handler{"GET": (*Server).campaignStatus}}
 	routeTokens         = &route{"/api/v/token/", map[string]handler{"GET": (*Server).listTokens, "POST": (*Server).createToken}}
+	routeCluster        = &route{"/api/v/cluster/", map[string]handler{"GET": (*Server).clusterInfo}}
 	routeToken          = &route{"/api/v/token/{id}/", map[string]handler{"GET": (*Server).getToken, "DELETE": (*Server).deleteToken}}
 )
 
@@ -284,4 +290,21 @@ type fasthttpLogger struct{ log *slog.Logger }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
 	l.log.Debug("fasthttp", "msg", strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+// clusterInfo shows membership, the Raft leader and shard placement, and
+// with ?identity=kind/id, which shard and nodes hold that identity.
+func (s *Server) clusterInfo(r *request) error {
+	if err := requireAdmin(r); err != nil {
+		return err
+	}
+	if s.cfg.Cluster == nil {
+		return dialerd.Errorf(dialerd.ENOTFOUND, "Not found.")
+	}
+	body, err := json.Marshal(s.cfg.Cluster(string(r.ctx.QueryArgs().Peek("identity"))))
+	if err != nil {
+		return err
+	}
+	writeJSON(r.ctx, fasthttp.StatusOK, body)
+	return nil
 }

@@ -79,8 +79,9 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	})
 	node, err := cluster.New(cluster.Config{
 		Name: "dialerd", NodeID: nodeID, Dir: cfg.Data, Remote: cfg.Remote, Raft: cfg.Raft,
-		Provider: cluster.ProviderConfig{Bind: cfg.Bind, Advertise: cfg.Advertise, Join: cfg.Join, HTTPAddr: cfg.HTTP, Logger: log},
-		Local:    store, Replicas: cfg.Replicas, Logger: log,
+		Provider: cluster.ProviderConfig{Bind: cfg.Bind, Advertise: cfg.Advertise, Join: cfg.Join, HTTPAddr: cfg.HTTP,
+			PeersFile: filepath.Join(cfg.Data, "peers"), Logger: log},
+		Local: store, Replicas: cfg.Replicas, Logger: log,
 	})
 	if err != nil {
 		store.Close()
@@ -106,6 +107,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		Clock:          clock,
 		Metrics:        metrics,
 		Ready:          n.ready,
+		Cluster:        func(identity string) any { return node.Info(identity) },
 		Logger:         log,
 	})
 	if err := n.http.Start(); err != nil {

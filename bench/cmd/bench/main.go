@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "http-path", "scenario to run: http-path")
+	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
@@ -35,6 +35,8 @@ func main() {
 	switch *scenario {
 	case "http-path":
 		section, err = runHTTPPath(ctx, h, *duration, *rounds)
+	case "cluster":
+		section, err = runCluster(ctx, h, *duration)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

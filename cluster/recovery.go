@@ -52,10 +52,6 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 	promised := r.now()
 	// 1. Promises from a majority of the stable set; remember who holds
 	// what. Importing holders don't count: their copy is incomplete.
-	type holder struct {
-		id         shardmap.NodeID
-		epoch, seq uint64
-	}
 	var holders []holder
 	for _, n := range s.Stable {
 		var st persistence.ShardState
@@ -88,12 +84,7 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 	if len(holders) < shardmap.Majority(len(s.Stable)) {
 		return errors.New("no majority of the stable set answered")
 	}
-	best := holders[0]
-	for _, h := range holders[1:] {
-		if h.epoch > best.epoch || h.epoch == best.epoch && h.seq > best.seq {
-			best = h
-		}
-	}
+	best := pickNewest(holders)
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	// 2. Take the newest copy if another node holds it.
@@ -161,18 +152,17 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 func (r *Replication) promiseLocal(rt *shardRT, e uint64) (persistence.ShardState, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	st := rt.state
-	if e < st.Promised {
-		return st, errors.New("a newer epoch was promised here")
+	ok, next := promiseVerdict(rt.state, e)
+	if !ok {
+		return rt.state, errors.New("a newer epoch was promised here")
 	}
-	if e > st.Promised {
-		st.Promised = e
-		if err := r.local.SetShardState(rt.id, st); err != nil {
-			return st, err
+	if next != rt.state {
+		if err := r.local.SetShardState(rt.id, next); err != nil {
+			return rt.state, err
 		}
-		rt.state = st
+		rt.state = next
 	}
-	return st, nil
+	return next, nil
 }
 
 // barrierLocked writes an empty batch at epoch e through a majority of
@@ -438,17 +428,10 @@ func (r *Replication) onReplicate(m *pb.ReplicateRequest) *pb.ReplicateReply {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	st := rt.state
-	switch {
-	case m.Epoch < st.Promised:
-		return &pb.ReplicateReply{Status: pb.Status_STATUS_FENCED, Promised: st.Promised}
-	case st.Importing:
-		return &pb.ReplicateReply{Status: pb.Status_STATUS_GAP}
-	case st.Epoch == m.Epoch && st.Seq == m.Seq:
-		return &pb.ReplicateReply{Status: pb.Status_STATUS_OK} // a duplicate
-	case st.Epoch != m.PrevEpoch || st.Seq != m.PrevSeq:
-		return &pb.ReplicateReply{Status: pb.Status_STATUS_GAP}
+	verdict, next := replicaVerdict(st, m.Epoch, m.Seq, m.PrevEpoch, m.PrevSeq)
+	if verdict != pb.Status_STATUS_OK || next == st {
+		return &pb.ReplicateReply{Status: verdict, Promised: st.Promised}
 	}
-	next := persistence.ShardState{Promised: max(st.Promised, m.Epoch), Epoch: m.Epoch, Seq: m.Seq}
 	var err error
 	if m.Identity == "" {
 		err = r.local.SetShardState(rt.id, next)

@@ -85,20 +85,22 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 		return errors.New("no majority of the stable set answered")
 	}
 	best := pickNewest(holders)
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	// 2. Take the newest copy if another node holds it.
-	if best.id != r.cfg.Self && (best.epoch != rt.state.Epoch || best.seq != rt.state.Seq) {
-		if err := r.pull(ctx, rt, best.id, e, persistence.ShardState{Promised: e, Epoch: best.epoch, Seq: best.seq}); err != nil {
-			return err
-		}
-	}
-	// 3. A barrier at the new epoch through a majority of the new replica
-	// set; replicas that lack history get a whole copy first.
 	reps := append([]shardmap.NodeID(nil), s.Replicas...)
-	rt.replicas.Store(&reps)
-	rt.epoch.Store(e)
-	if err := r.barrierLocked(ctx, rt, reps, e); err != nil {
+	if err := func() error {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		// 2. Take the newest copy if another node holds it.
+		if best.id != r.cfg.Self && (best.epoch != rt.state.Epoch || best.seq != rt.state.Seq) {
+			if err := r.pull(ctx, rt, best.id, e, persistence.ShardState{Promised: e, Epoch: best.epoch, Seq: best.seq}); err != nil {
+				return err
+			}
+		}
+		// 3. A barrier at the new epoch through a majority of the new
+		// replica set; replicas that lack history get a whole copy first.
+		rt.replicas.Store(&reps)
+		rt.epoch.Store(e)
+		return r.barrierLocked(ctx, rt, reps, e)
+	}(); err != nil {
 		return err
 	}
 	// 4. Wait out any read lease the previous owner may still hold (none

@@ -417,6 +417,13 @@ func (n *Node) Leave(timeout time.Duration) {
 	if n.provider == nil || n.Members() <= 1 {
 		return
 	}
+	// Hand Raft leadership over first: new owners must reach the leader to
+	// establish their epochs, and this node is about to leave gossip.
+	if n.ctl.IsLeader() {
+		if err := n.ctl.raft.LeadershipTransfer().Error(); err != nil {
+			n.log.Warn("leadership transfer", "err", err)
+		}
+	}
 	n.provider.SetLeaving()
 	deadline := time.After(timeout)
 	for {

@@ -49,7 +49,6 @@ func (r *Replication) recover(ctx context.Context, rt *shardRT, s shardmap.Shard
 
 func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shard) error {
 	e := s.Epoch
-	promised := r.now()
 	// 1. Promises from a majority of the stable set; remember who holds
 	// what. Importing holders don't count: their copy is incomplete.
 	var holders []holder
@@ -84,6 +83,10 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 	if len(holders) < shardmap.Majority(len(s.Stable)) {
 		return errors.New("no majority of the stable set answered")
 	}
+	// Every promise is now in force: an old owner's last lease renewal was
+	// acknowledged by at least one of these nodes before it promised, so
+	// that lease ends within Lease of this instant.
+	promised := r.now()
 	best := pickNewest(holders)
 	reps := append([]shardmap.NodeID(nil), s.Replicas...)
 	if err := func() error {

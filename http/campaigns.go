@@ -57,9 +57,11 @@ func (s *Server) createCampaign(r *request) error {
 		return dialerd.Errorf(dialerd.EFORBIDDEN, "This token does not cover workspace %q.", c.WorkspaceID())
 	}
 	base := dialerd.Slugify(c.Name)
+	// The index only saves probes: when part of it is unavailable (a shard
+	// moving), the grains still arbitrate every slug.
 	taken, err := s.cfg.Catalog.TakenSlugs(r.c, base)
 	if err != nil {
-		return err
+		taken = map[string]bool{}
 	}
 	n := 1
 	for attempt := 0; attempt < maxSlugAttempts; attempt++ {

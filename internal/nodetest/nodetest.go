@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -293,9 +294,11 @@ func StartCluster(tb TB, n int, opts Options) []*Node {
 
 // WaitReady waits until every node of nodes reports len(nodes) live
 // members (metric dialerd_cluster_members) and answers /readyz with 200,
-// continuously for settle (2 s): a node that just joined is ready before
-// the shard map places anything on it, and the hand-over that follows
-// makes new owners unready for a moment.
+// and — where a node exports them — all nodes applied the same shard map
+// version and see no under-replicated shard, continuously for settle
+// (2 s): a node that just joined is ready before the shard map places
+// anything on it, and the hand-over that follows makes new owners unready
+// for a moment.
 func WaitReady(tb TB, nodes []*Node, timeout time.Duration) {
 	tb.Helper()
 	const settle = 2 * time.Second
@@ -304,10 +307,18 @@ func WaitReady(tb TB, nodes []*Node, timeout time.Duration) {
 	var since time.Time
 	for {
 		why := ""
+		versions := map[string]bool{}
 		for _, n := range nodes {
-			if why = n.notReady(client, len(nodes)); why != "" {
+			var version string
+			if why, version = n.notReady(client, len(nodes)); why != "" {
 				break
 			}
+			if version != "" {
+				versions[version] = true
+			}
+		}
+		if why == "" && len(versions) > 1 {
+			why = fmt.Sprintf("nodes applied different shard map versions %v", versions)
 		}
 		switch {
 		case why != "":
@@ -324,32 +335,47 @@ func WaitReady(tb TB, nodes []*Node, timeout time.Duration) {
 	}
 }
 
-// notReady returns why the node is not ready with members live members,
-// or "".
-func (n *Node) notReady(client *http.Client, members int) string {
+// notReady returns why the node is not ready with members live members
+// ("" when it is), and the shard map version it applied ("" if it does not
+// export it).
+func (n *Node) notReady(client *http.Client, members int) (string, string) {
 	if n.Exited() {
-		return n.HTTP + " has exited"
+		return n.HTTP + " has exited", ""
 	}
 	res, err := client.Get(n.URL + "/readyz")
 	if err != nil {
-		return n.HTTP + ": " + err.Error()
+		return n.HTTP + ": " + err.Error(), ""
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != 200 {
-		return fmt.Sprintf("%s /readyz %d %s", n.HTTP, res.StatusCode, bytes.TrimSpace(body))
+		return fmt.Sprintf("%s /readyz %d %s", n.HTTP, res.StatusCode, bytes.TrimSpace(body)), ""
 	}
 	res, err = client.Get(n.URL + "/metrics")
 	if err != nil {
-		return n.HTTP + ": " + err.Error()
+		return n.HTTP + ": " + err.Error(), ""
 	}
 	body, _ = io.ReadAll(res.Body)
 	res.Body.Close()
-	want := fmt.Sprintf("\ndialerd_cluster_members %d\n", members)
-	if !bytes.Contains(body, []byte(want)) {
-		return fmt.Sprintf("%s does not see %d members yet", n.HTTP, members)
+	if v, _ := metric(body, "dialerd_cluster_members"); v != strconv.Itoa(members) {
+		return fmt.Sprintf("%s sees %q members, not %d", n.HTTP, v, members), ""
 	}
-	return ""
+	if v, ok := metric(body, "dialerd_cluster_shards_under_replicated"); ok && v != "0" {
+		return fmt.Sprintf("%s sees %s under-replicated shards", n.HTTP, v), ""
+	}
+	version, _ := metric(body, "dialerd_cluster_map_version")
+	return "", version
+}
+
+// metric returns the value of an unlabelled metric in a Prometheus text
+// exposition.
+func metric(body []byte, name string) (string, bool) {
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
 }
 
 type lockedWriter struct {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"github.com/dialerd/dialerd"
 )
 
 // Latency summarises a latency distribution in microseconds.
@@ -109,7 +111,7 @@ func FixedRate(ctx context.Context, req Request, rate float64, d time.Duration, 
 			mu.Unlock()
 		}()
 	}
-	start := time.Now()
+	start := dialerd.Stopwatch()
 	interval := time.Duration(float64(time.Second) / rate)
 	n := int64(float64(d) / float64(interval))
 	for i := int64(0); i < n; i++ {

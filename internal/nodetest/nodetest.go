@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dialerd/dialerd"
 )
 
 // TB is the part of testing.TB a node needs; the bench harness supplies its
@@ -303,7 +305,7 @@ func WaitReady(tb TB, nodes []*Node, timeout time.Duration) {
 	tb.Helper()
 	const settle = 2 * time.Second
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(timeout)
+	deadline := dialerd.Stopwatch().Add(timeout)
 	var since time.Time
 	for {
 		why := ""
@@ -324,11 +326,11 @@ func WaitReady(tb TB, nodes []*Node, timeout time.Duration) {
 		case why != "":
 			since = time.Time{}
 		case since.IsZero():
-			since = time.Now()
+			since = dialerd.Stopwatch()
 		case time.Since(since) >= settle:
 			return
 		}
-		if time.Now().After(deadline) {
+		if dialerd.Stopwatch().After(deadline) {
 			tb.Fatalf("cluster of %d not ready after %v: %s", len(nodes), timeout, why)
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/bench"
 	"github.com/dialerd/dialerd/internal/nodetest"
 )
@@ -132,7 +133,7 @@ func runCluster(ctx context.Context, h *harness, d time.Duration) (string, error
 		single.Kill()
 
 		// kill -9 of the owner: time until the campaign is served again.
-		killed := time.Now()
+		killed := dialerd.Stopwatch()
 		nodes[0].Kill()
 		// Poll with a short timeout: a request that waits on the dead owner
 		// would otherwise hide when service came back.
@@ -158,7 +159,7 @@ func runCluster(ctx context.Context, h *harness, d time.Duration) (string, error
 		}
 		// A fourth node joins: time until every shard is established again.
 		_, before, _ := underReplicated(nodes[1].URL)
-		joined := time.Now()
+		joined := dialerd.Stopwatch()
 		nodes = append(nodes, nodetest.Start(h, nodetest.Options{BootstrapToken: benchToken, Join: []string{nodes[1].Gossip}}))
 		if err := waitSettled(nodes[1].URL, 120*time.Second); err != nil {
 			return err
@@ -172,7 +173,7 @@ func runCluster(ctx context.Context, h *harness, d time.Duration) (string, error
 		return "", err
 	}
 	res.Command = "make bench BENCHFLAGS='-scenario cluster -duration " + d.String() + "'"
-	res.Machine, res.Date, res.Duration = machine(), time.Now().UTC().Format(time.RFC3339), d.String()
+	res.Machine, res.Date, res.Duration = machine(), dialerd.Stopwatch().UTC().Format(time.RFC3339), d.String()
 	saveJSON("cluster", res)
 	return renderCluster(res), nil
 }
@@ -180,9 +181,9 @@ func runCluster(ctx context.Context, h *harness, d time.Duration) (string, error
 // waitSettled waits until the map has no under-replicated or unestablished
 // shard, as node url sees it, twice in a row.
 func waitSettled(url string, within time.Duration) error {
-	deadline := time.Now().Add(within)
+	deadline := dialerd.Stopwatch().Add(within)
 	calm := 0
-	for time.Now().Before(deadline) {
+	for dialerd.Stopwatch().Before(deadline) {
 		n, _, err := underReplicated(url)
 		if err == nil && n == 0 {
 			calm++

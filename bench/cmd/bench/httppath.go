@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/bench"
 	"github.com/dialerd/dialerd/internal/nodetest"
 )
@@ -73,7 +74,7 @@ func runHTTPPath(ctx context.Context, h *harness, d time.Duration, rounds int) (
 		}
 		res = httpPathResult{
 			Command: "make bench BENCHFLAGS='-scenario http-path -duration " + d.String() + "'", Machine: machine(),
-			Date: time.Now().UTC().Format(time.RFC3339), Duration: d.String(),
+			Date: dialerd.Stopwatch().UTC().Format(time.RFC3339), Duration: d.String(),
 			BodySizes:  map[string]int{"campaign": len(getBody), "status": len(statusBody)},
 			Saturation: map[string][]bench.WrkResult{}, Best: map[string]bench.WrkResult{}, FixedRate: map[string]bench.RateResult{},
 		}

@@ -132,3 +132,75 @@ func (c *Catalog) Tokens(ctx context.Context) ([]dialerd.Token, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	return out, err
 }
+
+// ListFilter narrows a list listing; empty fields match all.
+type ListFilter struct {
+	Campaign  string
+	Workspace string
+}
+
+// Lists returns the JSON documents of the lists p can see that match f,
+// oldest first.
+func (c *Catalog) Lists(ctx context.Context, p dialerd.Principal, f ListFilter) ([]json.RawMessage, error) {
+	uuids := map[string]bool{}
+	collect := func(index, prefix string) error {
+		return c.Store.ScanIndex(ctx, index, prefix, func(key string, _ []byte) error {
+			uuids[key[strings.LastIndexByte(key, 0)+1:]] = true
+			return nil
+		})
+	}
+	var err error
+	switch {
+	case f.Campaign != "":
+		err = collect(indexListCampaign, f.Campaign+"\x00")
+	case f.Workspace != "":
+		if !p.Covers(f.Workspace) {
+			return []json.RawMessage{}, nil
+		}
+		err = collect(indexListWS, f.Workspace+"\x00")
+	case p.Admin:
+		err = collect(indexListAll, "")
+	default:
+		for _, ws := range p.Workspaces {
+			if err = collect(indexListWS, ws+"\x00"); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		doc     json.RawMessage
+		created time.Time
+		uuid    string
+	}
+	items := make([]item, 0, len(uuids))
+	for id := range uuids {
+		doc, err := c.Store.Get(ctx, KindList+"/"+id, "doc")
+		if err != nil {
+			return nil, err
+		} else if doc == nil {
+			continue
+		}
+		var l dialerd.ProspectList
+		if err := json.Unmarshal(doc, &l); err != nil {
+			return nil, err
+		}
+		if !p.Covers(l.WorkspaceID()) || (f.Workspace != "" && l.WorkspaceID() != f.Workspace) || (f.Campaign != "" && l.Campaign != f.Campaign) {
+			continue
+		}
+		items = append(items, item{doc, l.CreatedAt, id})
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if !items[i].created.Equal(items[j].created) {
+			return items[i].created.Before(items[j].created)
+		}
+		return items[i].uuid < items[j].uuid
+	})
+	out := make([]json.RawMessage, len(items))
+	for i, it := range items {
+		out[i] = it.doc
+	}
+	return out, nil
+}

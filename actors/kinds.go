@@ -14,6 +14,8 @@ import (
 const (
 	KindCampaign = "campaign"
 	KindToken    = "token"
+	KindList     = "list"
+	KindListSlug = "listslug"
 )
 
 // Deps is what grains are given; main wires it.
@@ -38,5 +40,7 @@ func Kinds(d *Deps) []*cluster.Kind {
 		cluster.NewKind(KindCampaign, actor.PropsFromProducer(func() actor.Actor { return &campaignGrain{deps: d} },
 			actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))),
 		cluster.NewKind(KindToken, actor.PropsFromProducer(func() actor.Actor { return &tokenGrain{deps: d} })),
+		cluster.NewKind(KindList, actor.PropsFromProducer(func() actor.Actor { return &listGrain{deps: d} })),
+		cluster.NewKind(KindListSlug, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d} })),
 	}
 }

@@ -28,6 +28,7 @@ type Grains interface {
 type Catalog interface {
 	Campaigns(ctx context.Context, p dialerd.Principal, f actors.CampaignFilter) ([]json.RawMessage, error)
 	TakenSlugs(ctx context.Context, base string) (map[string]bool, error)
+	Lists(ctx context.Context, p dialerd.Principal, f actors.ListFilter) ([]json.RawMessage, error)
 	Tokens(ctx context.Context) ([]dialerd.Token, error)
 }
 
@@ -52,8 +53,10 @@ type Config struct {
 	AuthCacheTTL time.Duration
 	Grains       Grains
 	Catalog      Catalog
-	Clock        dialerd.Clock
-	Metrics      *Metrics
+	// NewID returns a fresh unique ID (a UUID).
+	NewID   func() string
+	Clock   dialerd.Clock
+	Metrics *Metrics
 	// Ready reports whether the node serves requests (nil: ready).
 	Ready func() error
 	// Cluster describes membership and placement for GET /api/v/cluster/
@@ -165,6 +168,10 @@ func match(parts []string) *route {
 		return routeTokens
 	case len(parts) == 1 && parts[0] == "cluster":
 		return routeCluster
+	case len(parts) == 1 && parts[0] == "list":
+		return routeLists
+	case len(parts) == 2 && parts[0] == "list":
+		return routeList
 	case len(parts) == 2 && parts[0] == "token":
 		return routeToken
 	}
@@ -176,6 +183,8 @@ var (
 	routeCampaign       = &route{"/api/v/campaign/{slug}/", map[string]handler{"GET": (*Server).getCampaign, "PUT": (*Server).replaceCampaign, "PATCH": (*Server).patchCampaign, "DELETE": (*Server).deleteCampaign}}
 	routeCampaignStatus = &route{"/api/v/campaign/{slug}/status/", map[string]handler{"GET": (*Server).campaignStatus}}
 	routeTokens         = &route{"/api/v/token/", map[string]handler{"GET": (*Server).listTokens, "POST": (*Server).createToken}}
+	routeLists          = &route{"/api/v/list/", map[string]handler{"GET": (*Server).listLists, "POST": (*Server).createList}}
+	routeList           = &route{"/api/v/list/{id}/", map[string]handler{"GET": (*Server).getList, "DELETE": (*Server).deleteList}}
 	routeCluster        = &route{"/api/v/cluster/", map[string]handler{"GET": (*Server).clusterInfo}}
 	routeToken          = &route{"/api/v/token/{id}/", map[string]handler{"GET": (*Server).getToken, "DELETE": (*Server).deleteToken}}
 )

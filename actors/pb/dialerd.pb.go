@@ -138,6 +138,110 @@ func (TokenOp) EnumDescriptor() ([]byte, []int) {
 	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{1}
 }
 
+type ListOp int32
+
+const (
+	ListOp_LIST_OP_UNSPECIFIED ListOp = 0
+	ListOp_LIST_GET            ListOp = 1
+	ListOp_LIST_CREATE         ListOp = 2
+	ListOp_LIST_DELETE         ListOp = 3
+)
+
+// Enum value maps for ListOp.
+var (
+	ListOp_name = map[int32]string{
+		0: "LIST_OP_UNSPECIFIED",
+		1: "LIST_GET",
+		2: "LIST_CREATE",
+		3: "LIST_DELETE",
+	}
+	ListOp_value = map[string]int32{
+		"LIST_OP_UNSPECIFIED": 0,
+		"LIST_GET":            1,
+		"LIST_CREATE":         2,
+		"LIST_DELETE":         3,
+	}
+)
+
+func (x ListOp) Enum() *ListOp {
+	p := new(ListOp)
+	*p = x
+	return p
+}
+
+func (x ListOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ListOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_dialerd_v1_dialerd_proto_enumTypes[2].Descriptor()
+}
+
+func (ListOp) Type() protoreflect.EnumType {
+	return &file_dialerd_v1_dialerd_proto_enumTypes[2]
+}
+
+func (x ListOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ListOp.Descriptor instead.
+func (ListOp) EnumDescriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{2}
+}
+
+type SlugOp int32
+
+const (
+	SlugOp_SLUG_OP_UNSPECIFIED SlugOp = 0
+	SlugOp_SLUG_GET            SlugOp = 1 // which uuid holds the slug
+	SlugOp_SLUG_RESERVE        SlugOp = 2 // take the slug for uuid, if free or already held by expect
+	SlugOp_SLUG_RELEASE        SlugOp = 3 // free the slug if held by uuid
+)
+
+// Enum value maps for SlugOp.
+var (
+	SlugOp_name = map[int32]string{
+		0: "SLUG_OP_UNSPECIFIED",
+		1: "SLUG_GET",
+		2: "SLUG_RESERVE",
+		3: "SLUG_RELEASE",
+	}
+	SlugOp_value = map[string]int32{
+		"SLUG_OP_UNSPECIFIED": 0,
+		"SLUG_GET":            1,
+		"SLUG_RESERVE":        2,
+		"SLUG_RELEASE":        3,
+	}
+)
+
+func (x SlugOp) Enum() *SlugOp {
+	p := new(SlugOp)
+	*p = x
+	return p
+}
+
+func (x SlugOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SlugOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_dialerd_v1_dialerd_proto_enumTypes[3].Descriptor()
+}
+
+func (SlugOp) Type() protoreflect.EnumType {
+	return &file_dialerd_v1_dialerd_proto_enumTypes[3]
+}
+
+func (x SlugOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SlugOp.Descriptor instead.
+func (SlugOp) EnumDescriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{3}
+}
+
 // Scope is the caller's reach: admin, or a set of workspaces.
 type Scope struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -465,6 +569,130 @@ func (x *TokenRequest) GetBody() []byte {
 	return nil
 }
 
+// ListRequest goes to grain list/<uuid>. For CREATE, body is the list
+// document prepared by the front end (uuid, slug, campaign, workspace).
+type ListRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            ListOp                 `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.ListOp" json:"op,omitempty"`
+	Scope         *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRequest) Reset() {
+	*x = ListRequest{}
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRequest) ProtoMessage() {}
+
+func (x *ListRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
+func (*ListRequest) Descriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListRequest) GetOp() ListOp {
+	if x != nil {
+		return x.Op
+	}
+	return ListOp_LIST_OP_UNSPECIFIED
+}
+
+func (x *ListRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *ListRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// SlugRequest goes to grain listslug/<slug>: the registry that keeps list
+// slugs unique across the cluster.
+type SlugRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            SlugOp                 `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.SlugOp" json:"op,omitempty"`
+	Uuid          string                 `protobuf:"bytes,2,opt,name=uuid,proto3" json:"uuid,omitempty"`
+	Expect        string                 `protobuf:"bytes,3,opt,name=expect,proto3" json:"expect,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlugRequest) Reset() {
+	*x = SlugRequest{}
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlugRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlugRequest) ProtoMessage() {}
+
+func (x *SlugRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlugRequest.ProtoReflect.Descriptor instead.
+func (*SlugRequest) Descriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SlugRequest) GetOp() SlugOp {
+	if x != nil {
+		return x.Op
+	}
+	return SlugOp_SLUG_OP_UNSPECIFIED
+}
+
+func (x *SlugRequest) GetUuid() string {
+	if x != nil {
+		return x.Uuid
+	}
+	return ""
+}
+
+func (x *SlugRequest) GetExpect() string {
+	if x != nil {
+		return x.Expect
+	}
+	return ""
+}
+
 var File_dialerd_v1_dialerd_proto protoreflect.FileDescriptor
 
 const file_dialerd_v1_dialerd_proto_rawDesc = "" +
@@ -494,7 +722,15 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\"G\n" +
 	"\fTokenRequest\x12#\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.TokenOpR\x02op\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body*\xa4\x01\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\"n\n" +
+	"\vListRequest\x12\"\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.ListOpR\x02op\x12'\n" +
+	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\"]\n" +
+	"\vSlugRequest\x12\"\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.SlugOpR\x02op\x12\x12\n" +
+	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x16\n" +
+	"\x06expect\x18\x03 \x01(\tR\x06expect*\xa4\x01\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -508,7 +744,17 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x14TOKEN_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTOKEN_GET\x10\x01\x12\x10\n" +
 	"\fTOKEN_CREATE\x10\x02\x12\x10\n" +
-	"\fTOKEN_DELETE\x10\x03B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
+	"\fTOKEN_DELETE\x10\x03*Q\n" +
+	"\x06ListOp\x12\x17\n" +
+	"\x13LIST_OP_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bLIST_GET\x10\x01\x12\x0f\n" +
+	"\vLIST_CREATE\x10\x02\x12\x0f\n" +
+	"\vLIST_DELETE\x10\x03*S\n" +
+	"\x06SlugOp\x12\x17\n" +
+	"\x13SLUG_OP_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bSLUG_GET\x10\x01\x12\x10\n" +
+	"\fSLUG_RESERVE\x10\x02\x12\x10\n" +
+	"\fSLUG_RELEASE\x10\x03B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
 
 var (
 	file_dialerd_v1_dialerd_proto_rawDescOnce sync.Once
@@ -522,31 +768,38 @@ func file_dialerd_v1_dialerd_proto_rawDescGZIP() []byte {
 	return file_dialerd_v1_dialerd_proto_rawDescData
 }
 
-var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_dialerd_v1_dialerd_proto_goTypes = []any{
 	(CampaignOp)(0),         // 0: dialerd.v1.CampaignOp
 	(TokenOp)(0),            // 1: dialerd.v1.TokenOp
-	(*Scope)(nil),           // 2: dialerd.v1.Scope
-	(*FieldMessages)(nil),   // 3: dialerd.v1.FieldMessages
-	(*Error)(nil),           // 4: dialerd.v1.Error
-	(*Reply)(nil),           // 5: dialerd.v1.Reply
-	(*CampaignRequest)(nil), // 6: dialerd.v1.CampaignRequest
-	(*TokenRequest)(nil),    // 7: dialerd.v1.TokenRequest
-	nil,                     // 8: dialerd.v1.Error.FieldsEntry
+	(ListOp)(0),             // 2: dialerd.v1.ListOp
+	(SlugOp)(0),             // 3: dialerd.v1.SlugOp
+	(*Scope)(nil),           // 4: dialerd.v1.Scope
+	(*FieldMessages)(nil),   // 5: dialerd.v1.FieldMessages
+	(*Error)(nil),           // 6: dialerd.v1.Error
+	(*Reply)(nil),           // 7: dialerd.v1.Reply
+	(*CampaignRequest)(nil), // 8: dialerd.v1.CampaignRequest
+	(*TokenRequest)(nil),    // 9: dialerd.v1.TokenRequest
+	(*ListRequest)(nil),     // 10: dialerd.v1.ListRequest
+	(*SlugRequest)(nil),     // 11: dialerd.v1.SlugRequest
+	nil,                     // 12: dialerd.v1.Error.FieldsEntry
 }
 var file_dialerd_v1_dialerd_proto_depIdxs = []int32{
-	8, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
-	4, // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
-	0, // 2: dialerd.v1.CampaignRequest.op:type_name -> dialerd.v1.CampaignOp
-	2, // 3: dialerd.v1.CampaignRequest.scope:type_name -> dialerd.v1.Scope
-	1, // 4: dialerd.v1.TokenRequest.op:type_name -> dialerd.v1.TokenOp
-	3, // 5: dialerd.v1.Error.FieldsEntry.value:type_name -> dialerd.v1.FieldMessages
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	12, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
+	6,  // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
+	0,  // 2: dialerd.v1.CampaignRequest.op:type_name -> dialerd.v1.CampaignOp
+	4,  // 3: dialerd.v1.CampaignRequest.scope:type_name -> dialerd.v1.Scope
+	1,  // 4: dialerd.v1.TokenRequest.op:type_name -> dialerd.v1.TokenOp
+	2,  // 5: dialerd.v1.ListRequest.op:type_name -> dialerd.v1.ListOp
+	4,  // 6: dialerd.v1.ListRequest.scope:type_name -> dialerd.v1.Scope
+	3,  // 7: dialerd.v1.SlugRequest.op:type_name -> dialerd.v1.SlugOp
+	5,  // 8: dialerd.v1.Error.FieldsEntry.value:type_name -> dialerd.v1.FieldMessages
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_dialerd_v1_dialerd_proto_init() }
@@ -559,8 +812,8 @@ func file_dialerd_v1_dialerd_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dialerd_v1_dialerd_proto_rawDesc), len(file_dialerd_v1_dialerd_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -104,6 +104,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		BootstrapToken: cfg.BootstrapToken,
 		Grains:         node,
 		Catalog:        &actors.Catalog{Store: node.Store()},
+		NewID:          uuid.NewString,
 		Clock:          clock,
 		Metrics:        metrics,
 		Ready:          n.ready,

@@ -27,30 +27,21 @@ type CampaignFilter struct {
 // Campaigns returns the JSON documents of the campaigns p can see that match
 // f, oldest first.
 func (c *Catalog) Campaigns(ctx context.Context, p dialerd.Principal, f CampaignFilter) ([]json.RawMessage, error) {
-	slugs := map[string]bool{}
-	collect := func(index, prefix string) error {
-		return c.Store.ScanIndex(ctx, index, prefix, func(key string, _ []byte) error {
-			slugs[key[strings.LastIndexByte(key, 0)+1:]] = true
-			return nil
-		})
-	}
+	ids := map[string]bool{}
 	var err error
 	switch {
 	case f.Workspace != "":
 		if !p.Covers(f.Workspace) {
 			return []json.RawMessage{}, nil
 		}
-		err = collect(indexCampaignWS, f.Workspace+"\x00")
+		err = c.collect(ctx, ids, indexCampaignWS, f.Workspace+"\x00")
 	case f.Email != "":
-		err = collect(indexCampaignEmail, strings.ToLower(f.Email)+"\x00")
+		err = c.collect(ctx, ids, indexCampaignEmail, strings.ToLower(f.Email)+"\x00")
 	case p.Admin:
-		err = c.Store.ScanIndex(ctx, indexCampaignAll, "", func(key string, _ []byte) error {
-			slugs[key] = true
-			return nil
-		})
+		err = c.collect(ctx, ids, indexCampaignAll, "")
 	default:
 		for _, ws := range p.Workspaces {
-			if err = collect(indexCampaignWS, ws+"\x00"); err != nil {
+			if err = c.collect(ctx, ids, indexCampaignWS, ws+"\x00"); err != nil {
 				break
 			}
 		}
@@ -58,26 +49,14 @@ func (c *Catalog) Campaigns(ctx context.Context, p dialerd.Principal, f Campaign
 	if err != nil {
 		return nil, err
 	}
-	type item struct {
-		doc     json.RawMessage
-		created time.Time
-		slug    string
-	}
-	items := make([]item, 0, len(slugs))
-	for slug := range slugs {
-		doc, err := c.Store.Get(ctx, KindCampaign+"/"+slug, "doc")
-		if err != nil {
-			return nil, err
-		} else if doc == nil {
-			continue // deleted since the scan
-		}
+	return c.docs(ctx, KindCampaign, ids, func(doc []byte) (time.Time, bool, error) {
 		var head struct {
 			Workspace *string   `json:"workspace"`
 			Email     *string   `json:"email"`
 			CreatedAt time.Time `json:"created_at"`
 		}
 		if err := json.Unmarshal(doc, &head); err != nil {
-			return nil, err
+			return time.Time{}, false, err
 		}
 		ws, email := "", ""
 		if head.Workspace != nil {
@@ -86,16 +65,51 @@ func (c *Catalog) Campaigns(ctx context.Context, p dialerd.Principal, f Campaign
 		if head.Email != nil {
 			email = *head.Email
 		}
-		if !p.Covers(ws) || (f.Workspace != "" && ws != f.Workspace) || (f.Email != "" && !strings.EqualFold(email, f.Email)) {
+		keep := p.Covers(ws) && (f.Workspace == "" || ws == f.Workspace) && (f.Email == "" || strings.EqualFold(email, f.Email))
+		return head.CreatedAt, keep, nil
+	})
+}
+
+// collect adds to ids the last component (after 0x00, or the whole key) of
+// every entry of index under prefix.
+func (c *Catalog) collect(ctx context.Context, ids map[string]bool, index, prefix string) error {
+	return c.Store.ScanIndex(ctx, index, prefix, func(key string, _ []byte) error {
+		ids[key[strings.LastIndexByte(key, 0)+1:]] = true
+		return nil
+	})
+}
+
+// docs reads the document of each kind/id, keeps those check accepts (it
+// also says when each was created) and returns them oldest first. An entry
+// whose document is gone (deleted since the scan) is skipped: the index
+// and the document change in one batch, so that is a race, not an orphan.
+func (c *Catalog) docs(ctx context.Context, kind string, ids map[string]bool, check func(doc []byte) (time.Time, bool, error)) ([]json.RawMessage, error) {
+	type item struct {
+		doc     json.RawMessage
+		created time.Time
+		id      string
+	}
+	items := make([]item, 0, len(ids))
+	for id := range ids {
+		doc, err := c.Store.Get(ctx, kind+"/"+id, "doc")
+		if err != nil {
+			return nil, err
+		} else if doc == nil {
 			continue
 		}
-		items = append(items, item{doc, head.CreatedAt, slug})
+		created, keep, err := check(doc)
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			items = append(items, item{doc, created, id})
+		}
 	}
 	sort.Slice(items, func(i, j int) bool {
 		if !items[i].created.Equal(items[j].created) {
 			return items[i].created.Before(items[j].created)
 		}
-		return items[i].slug < items[j].slug
+		return items[i].id < items[j].id
 	})
 	out := make([]json.RawMessage, len(items))
 	for i, it := range items {
@@ -142,27 +156,21 @@ type ListFilter struct {
 // Lists returns the JSON documents of the lists p can see that match f,
 // oldest first.
 func (c *Catalog) Lists(ctx context.Context, p dialerd.Principal, f ListFilter) ([]json.RawMessage, error) {
-	uuids := map[string]bool{}
-	collect := func(index, prefix string) error {
-		return c.Store.ScanIndex(ctx, index, prefix, func(key string, _ []byte) error {
-			uuids[key[strings.LastIndexByte(key, 0)+1:]] = true
-			return nil
-		})
-	}
+	ids := map[string]bool{}
 	var err error
 	switch {
 	case f.Campaign != "":
-		err = collect(indexListCampaign, f.Campaign+"\x00")
+		err = c.collect(ctx, ids, indexListCampaign, f.Campaign+"\x00")
 	case f.Workspace != "":
 		if !p.Covers(f.Workspace) {
 			return []json.RawMessage{}, nil
 		}
-		err = collect(indexListWS, f.Workspace+"\x00")
+		err = c.collect(ctx, ids, indexListWS, f.Workspace+"\x00")
 	case p.Admin:
-		err = collect(indexListAll, "")
+		err = c.collect(ctx, ids, indexListAll, "")
 	default:
 		for _, ws := range p.Workspaces {
-			if err = collect(indexListWS, ws+"\x00"); err != nil {
+			if err = c.collect(ctx, ids, indexListWS, ws+"\x00"); err != nil {
 				break
 			}
 		}
@@ -170,37 +178,12 @@ func (c *Catalog) Lists(ctx context.Context, p dialerd.Principal, f ListFilter) 
 	if err != nil {
 		return nil, err
 	}
-	type item struct {
-		doc     json.RawMessage
-		created time.Time
-		uuid    string
-	}
-	items := make([]item, 0, len(uuids))
-	for id := range uuids {
-		doc, err := c.Store.Get(ctx, KindList+"/"+id, "doc")
-		if err != nil {
-			return nil, err
-		} else if doc == nil {
-			continue
-		}
+	return c.docs(ctx, KindList, ids, func(doc []byte) (time.Time, bool, error) {
 		var l dialerd.ProspectList
 		if err := json.Unmarshal(doc, &l); err != nil {
-			return nil, err
+			return time.Time{}, false, err
 		}
-		if !p.Covers(l.WorkspaceID()) || (f.Workspace != "" && l.WorkspaceID() != f.Workspace) || (f.Campaign != "" && l.Campaign != f.Campaign) {
-			continue
-		}
-		items = append(items, item{doc, l.CreatedAt, id})
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if !items[i].created.Equal(items[j].created) {
-			return items[i].created.Before(items[j].created)
-		}
-		return items[i].uuid < items[j].uuid
+		keep := p.Covers(l.WorkspaceID()) && (f.Workspace == "" || l.WorkspaceID() == f.Workspace) && (f.Campaign == "" || l.Campaign == f.Campaign)
+		return l.CreatedAt, keep, nil
 	})
-	out := make([]json.RawMessage, len(items))
-	for i, it := range items {
-		out[i] = it.doc
-	}
-	return out, nil
 }

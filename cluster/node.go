@@ -217,6 +217,9 @@ type Status struct {
 	ShardsOwned     int    `json:"shards_owned"`
 	ShardsServing   int    `json:"shards_serving"`
 	UnderReplicated int    `json:"under_replicated"` // shards whose replica set is short of R or not established
+	// MaxLag is how many batches the furthest-behind replica of any shard
+	// this node serves lacks, as far as it knows.
+	MaxLag uint64 `json:"max_replica_lag"`
 }
 
 // Status reports this node's view.
@@ -230,8 +233,11 @@ func (n *Node) Status() Status {
 	for i, s := range m.Shards {
 		if s.Owner == shardmap.NodeID(n.cfg.NodeID) {
 			st.ShardsOwned++
-			if n.repl.shards[i].serving.Load() {
+			if rt := n.repl.shards[i]; rt.serving.Load() {
 				st.ShardsServing++
+				if l := rt.lag(shardmap.NodeID(n.cfg.NodeID), rt.head.Load()); l > st.MaxLag {
+					st.MaxLag = l
+				}
 			}
 		}
 		if len(s.Replicas) < want || !s.Established() {

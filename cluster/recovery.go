@@ -179,11 +179,13 @@ func (r *Replication) barrierLocked(ctx context.Context, rt *shardRT, reps []sha
 		return err
 	}
 	rt.state = next
+	rt.head.Store(next.Seq)
 	if len(reps) == 1 {
 		return nil
 	}
 	req := &pb.ReplicateRequest{Shard: uint32(rt.id), Epoch: e, Seq: next.Seq, PrevEpoch: prev.Epoch, PrevSeq: prev.Seq}
-	acks, fenced, gaps := r.fanout(reps, func(n shardmap.NodeID) (pb.Status, error) {
+	var gaps []shardmap.NodeID
+	acks, fenced := r.fanout(reps, len(reps), func(n shardmap.NodeID) (pb.Status, error) {
 		res, err := r.net.call(n, req, r.cfg.RequestTimeout)
 		if err != nil {
 			r.log.Debug("barrier", "shard", rt.id, "to", n, "err", err)
@@ -195,6 +197,12 @@ func (r *Replication) barrierLocked(ctx context.Context, rt *shardRT, reps []sha
 			return 0, errors.New("bad reply")
 		}
 		return rep.Status, nil
+	}, func(n shardmap.NodeID, st pb.Status, err error) {
+		if err == nil && st == pb.Status_STATUS_GAP {
+			gaps = append(gaps, n)
+		} else if err == nil && st == pb.Status_STATUS_OK {
+			rt.ackedUpTo(n, next.Seq)
+		}
 	})
 	if fenced {
 		return errors.New("fenced during the barrier")
@@ -207,6 +215,7 @@ func (r *Replication) barrierLocked(ctx context.Context, rt *shardRT, reps []sha
 			r.log.Info("copy to replica failed", "shard", rt.id, "to", n, "err", err)
 			continue
 		}
+		rt.ackedUpTo(n, rt.state.Seq)
 		acks++
 	}
 	if acks+1 < shardmap.Majority(len(reps)) {
@@ -307,6 +316,7 @@ func (r *Replication) repair(rt *shardRT, to shardmap.NodeID, e uint64) {
 		r.log.Info("repair copy failed", "shard", rt.id, "to", to, "err", err)
 		return
 	}
+	rt.ackedUpTo(to, rt.state.Seq)
 	r.log.Info("repaired replica", "shard", rt.id, "to", to, "seq", rt.state.Seq)
 }
 

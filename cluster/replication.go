@@ -86,6 +86,8 @@ type shardRT struct {
 	epoch      atomic.Uint64 // the epoch served (valid when serving)
 	leaseUntil atomic.Int64  // ns since base
 	replicas   atomic.Pointer[[]shardmap.NodeID]
+	acked      sync.Map           // NodeID → *atomic.Uint64: highest seq each replica acknowledged
+	head       atomic.Uint64      // seq of the last batch written here as owner
 	recovering uint64             // epoch a recovery runs for; guarded by Replication.mu
 	cancel     context.CancelFunc // of that recovery
 }
@@ -240,6 +242,7 @@ func (r *Replication) replicateLocked(rt *shardRT, identity string, ops []dialer
 		return err // a validation error of the ops: nothing written
 	}
 	rt.state = next
+	rt.head.Store(next.Seq)
 	reps := *rt.replicas.Load()
 	if len(reps) == 1 {
 		return nil
@@ -247,7 +250,7 @@ func (r *Replication) replicateLocked(rt *shardRT, identity string, ops []dialer
 	req := &pb.ReplicateRequest{Shard: uint32(rt.id), Epoch: epoch, Seq: next.Seq, PrevEpoch: prev.Epoch, PrevSeq: prev.Seq,
 		Identity: identity, Ops: opsToPB(ops)}
 	sent := r.now()
-	acks, fenced, gaps := r.fanout(reps, func(n shardmap.NodeID) (pb.Status, error) {
+	acks, fenced := r.fanout(reps, shardmap.Majority(len(reps))-1, func(n shardmap.NodeID) (pb.Status, error) {
 		res, err := r.net.call(n, req, r.cfg.RequestTimeout)
 		if err != nil {
 			return 0, err
@@ -257,11 +260,16 @@ func (r *Replication) replicateLocked(rt *shardRT, identity string, ops []dialer
 			return 0, fmt.Errorf("unexpected reply %T", res)
 		}
 		return rep.Status, nil
+	}, func(n shardmap.NodeID, st pb.Status, err error) {
+		switch {
+		case err != nil:
+		case st == pb.Status_STATUS_OK:
+			rt.ackedUpTo(n, next.Seq)
+		case st == pb.Status_STATUS_GAP:
+			r.wg.Add(1)
+			go r.repair(rt, n, epoch)
+		}
 	})
-	for _, n := range gaps {
-		r.wg.Add(1)
-		go r.repair(rt, n, epoch)
-	}
 	if fenced {
 		r.demote(rt, "fenced by a replica")
 		return dialerd.Errorf(dialerd.EUNAVAILABLE, "Ownership moved while writing; try again.")
@@ -278,9 +286,13 @@ func (r *Replication) replicateLocked(rt *shardRT, identity string, ops []dialer
 	return nil
 }
 
-// fanout calls f on every replica but this node in parallel and counts
-// successes; it also reports a fencing and the replicas that need a copy.
-func (r *Replication) fanout(reps []shardmap.NodeID, f func(shardmap.NodeID) (pb.Status, error)) (acks int, fenced bool, gaps []shardmap.NodeID) {
+// fanout calls f on every replica but this node in parallel and returns
+// as soon as need of them acknowledged (or all answered): a write waits
+// for a majority, not for a replica that is down but not yet declared dead.
+// onResult sees every answer, late ones included (from another goroutine
+// after fanout returned), to record progress and schedule repairs.
+func (r *Replication) fanout(reps []shardmap.NodeID, need int, f func(shardmap.NodeID) (pb.Status, error),
+	onResult func(shardmap.NodeID, pb.Status, error)) (acks int, fenced bool) {
 	type res struct {
 		n   shardmap.NodeID
 		st  pb.Status
@@ -298,19 +310,66 @@ func (r *Replication) fanout(reps []shardmap.NodeID, f func(shardmap.NodeID) (pb
 			ch <- res{id, st, err}
 		}(id)
 	}
-	for i := 0; i < n; i++ {
+	got := 0
+	for got < n && acks < need {
 		x := <-ch
+		got++
+		onResult(x.n, x.st, x.err)
 		switch {
 		case x.err != nil:
 		case x.st == pb.Status_STATUS_OK:
 			acks++
 		case x.st == pb.Status_STATUS_FENCED:
 			fenced = true
-		case x.st == pb.Status_STATUS_GAP:
-			gaps = append(gaps, x.n)
+		}
+		if fenced {
+			break
 		}
 	}
-	return acks, fenced, gaps
+	if rest := n - got; rest > 0 {
+		go func() {
+			for i := 0; i < rest; i++ {
+				x := <-ch
+				onResult(x.n, x.st, x.err)
+			}
+		}()
+	}
+	return acks, fenced
+}
+
+// acked records that replica n holds the shard up to seq (for lag).
+func (rt *shardRT) ackedUpTo(n shardmap.NodeID, seq uint64) {
+	v, _ := rt.acked.LoadOrStore(n, new(atomic.Uint64))
+	a := v.(*atomic.Uint64)
+	for {
+		cur := a.Load()
+		if seq <= cur || a.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// lag is how many batches the furthest-behind replica of a served shard
+// lacks, as far as this owner knows.
+func (rt *shardRT) lag(self shardmap.NodeID, head uint64) uint64 {
+	reps := rt.replicas.Load()
+	if reps == nil {
+		return 0
+	}
+	var worst uint64
+	for _, n := range *reps {
+		if n == self {
+			continue
+		}
+		var at uint64
+		if v, ok := rt.acked.Load(n); ok {
+			at = v.(*atomic.Uint64).Load()
+		}
+		if head > at && head-at > worst {
+			worst = head - at
+		}
+	}
+	return worst
 }
 
 // resume re-runs the hand-over at the current epoch after a failure, if

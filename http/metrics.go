@@ -53,6 +53,7 @@ type ClusterFigures struct {
 	ShardsOwned     int
 	ShardsServing   int
 	UnderReplicated int
+	MaxReplicaLag   uint64
 }
 
 // RegisterCluster adds the cluster gauges, read from figures at scrape
@@ -71,6 +72,7 @@ func (m *Metrics) RegisterCluster(figures func() ClusterFigures) {
 		gauge("dialerd_cluster_map_version", "Version of the shard map this node applied.", func(c ClusterFigures) float64 { return float64(c.MapVersion) }),
 		gauge("dialerd_cluster_shards_owned", "Shards the map gives this node to own.", func(c ClusterFigures) float64 { return float64(c.ShardsOwned) }),
 		gauge("dialerd_cluster_shards_serving", "Owned shards this node serves (handed over, lease held).", func(c ClusterFigures) float64 { return float64(c.ShardsServing) }),
+		gauge("dialerd_cluster_replica_lag_batches", "Batches the furthest-behind replica of a shard this node serves lacks.", func(c ClusterFigures) float64 { return float64(c.MaxReplicaLag) }),
 		gauge("dialerd_cluster_shards_under_replicated", "Shards with fewer than R replicas or an epoch not yet established.", func(c ClusterFigures) float64 { return float64(c.UnderReplicated) }),
 	)
 }

@@ -96,7 +96,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	metrics.RegisterCluster(func() dhttp.ClusterFigures {
 		st := node.Status()
 		return dhttp.ClusterFigures{Leader: st.Leader == nodeID, MapVersion: st.MapVersion, ShardsOwned: st.ShardsOwned,
-			ShardsServing: st.ShardsServing, UnderReplicated: st.UnderReplicated}
+			ShardsServing: st.ShardsServing, UnderReplicated: st.UnderReplicated, MaxReplicaLag: st.MaxLag}
 	})
 
 	n.http = dhttp.New(dhttp.Config{

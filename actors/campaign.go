@@ -105,6 +105,10 @@ func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
 		return reply(g.update(p, *g.c, m.Body))
 	case pb.CampaignOp_CAMPAIGN_DELETE:
 		return reply(nil, g.delete())
+	case pb.CampaignOp_CAMPAIGN_CLAIM_PHONES:
+		return reply(g.claimPhones(m.Body))
+	case pb.CampaignOp_CAMPAIGN_RELEASE_PHONES:
+		return reply(nil, g.releasePhones(m.Body))
 	case pb.CampaignOp_CAMPAIGN_STATUS:
 		if g.status == nil {
 			b, err := json.Marshal(g.computeStatus())
@@ -227,4 +231,92 @@ func storeErr(log *slog.Logger, err error) error {
 	}
 	log.Error("store write failed", "err", err)
 	return dialerd.Errorf(dialerd.EUNAVAILABLE, "Storage is unavailable; nothing was written. Try again.")
+}
+
+// PhoneClaim is the body of CLAIM_PHONES and RELEASE_PHONES: numbers a
+// list is adding (or, on release, failed to add).
+type PhoneClaim struct {
+	Phones []string `json:"phones"`
+	Holder string   `json:"holder"` // the list's uuid
+	Dedupe bool     `json:"dedupe"`
+}
+
+// phoneEntry is the campaign's record of a number: which list added it,
+// when (Unix seconds).
+type phoneEntry struct {
+	List  string `json:"l"`
+	Added int64  `json:"a"`
+}
+
+// claimPhones records the numbers as in the campaign now and answers the
+// ones that are duplicates: already added (by any of its lists) less than
+// dupe_days ago. With dedupe off, or dupe_days −1, nothing is a duplicate.
+// Duplicates are not recorded again (their first addition keeps counting).
+func (g *campaignGrain) claimPhones(body []byte) ([]byte, error) {
+	var c PhoneClaim
+	if err := json.Unmarshal(body, &c); err != nil || c.Holder == "" {
+		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad phone claim.")
+	}
+	now := g.deps.Clock.Now().Unix()
+	window := int64(g.c.DupeDays) * 86400
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	dups := []string{}
+	var ops []dialerd.Op
+	seen := map[string]bool{}
+	for _, ph := range c.Phones {
+		if seen[ph] {
+			dups = append(dups, ph) // twice in one claim
+			continue
+		}
+		seen[ph] = true
+		if c.Dedupe && g.c.DupeDays >= 0 {
+			v, err := g.deps.Store.Get(ctx, g.identity, "dup/"+ph)
+			if err != nil {
+				return nil, storeErr(g.log, err)
+			}
+			var e phoneEntry
+			if v != nil && json.Unmarshal(v, &e) == nil && now-e.Added < window {
+				dups = append(dups, ph)
+				continue
+			}
+		}
+		rec, _ := json.Marshal(phoneEntry{List: c.Holder, Added: now})
+		ops = append(ops, dialerd.Set("dup/"+ph, rec))
+	}
+	if len(ops) > 0 {
+		if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
+			return nil, storeErr(g.log, err)
+		}
+	}
+	return json.Marshal(dups)
+}
+
+// releasePhones forgets numbers a list claimed but did not add, if that
+// list still holds them.
+func (g *campaignGrain) releasePhones(body []byte) error {
+	var c PhoneClaim
+	if err := json.Unmarshal(body, &c); err != nil || c.Holder == "" {
+		return dialerd.Errorf(dialerd.EINVALID, "Bad phone release.")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	var ops []dialerd.Op
+	for _, ph := range c.Phones {
+		v, err := g.deps.Store.Get(ctx, g.identity, "dup/"+ph)
+		if err != nil {
+			return storeErr(g.log, err)
+		}
+		var e phoneEntry
+		if v != nil && json.Unmarshal(v, &e) == nil && e.List == c.Holder {
+			ops = append(ops, dialerd.Delete("dup/"+ph))
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
+		return storeErr(g.log, err)
+	}
+	return nil
 }

@@ -3,7 +3,10 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -94,6 +97,12 @@ func (g *listGrain) handle(m *pb.ListRequest) *pb.Reply {
 		return reply(g.doc, nil)
 	case pb.ListOp_LIST_DELETE:
 		return reply(nil, g.delete())
+	case pb.ListOp_LIST_ADD_PROSPECT:
+		return reply(g.addProspect(m.Body, m.Dedupe))
+	case pb.ListOp_LIST_REMOVE_PROSPECT:
+		return reply(nil, g.removeProspect(m.Cursor))
+	case pb.ListOp_LIST_PROSPECTS:
+		return reply(g.prospects(m.Status, m.Cursor, int(m.Limit)))
 	}
 	return reply(nil, dialerd.Errorf(dialerd.EINVALID, "Unknown list operation %d.", m.Op))
 }
@@ -226,4 +235,118 @@ func (g *slugGrain) set(uuid string) error {
 	}
 	g.holder = uuid
 	return nil
+}
+
+// Keys of a list's prospects: "p/<id>" the prospect, "ph/<e164>" its id (one
+// per number), "seq" the last id given. Ids are zero-padded sequence numbers,
+// so key order is insertion order and a cursor is just the last id seen.
+const prospectIDWidth = 12
+
+func prospectID(n uint64) string { return fmt.Sprintf("%0*d", prospectIDWidth, n) }
+
+// addProspect stores one prospect; with dedupe, a number already in the list
+// is a conflict.
+func (g *listGrain) addProspect(body []byte, dedupe bool) ([]byte, error) {
+	var p dialerd.Prospect
+	if err := json.Unmarshal(body, &p); err != nil || p.Phone == "" {
+		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if dedupe {
+		v, err := g.deps.Store.Get(ctx, g.identity, "ph/"+p.Phone)
+		if err != nil {
+			return nil, storeErr(g.log, err)
+		}
+		if v != nil {
+			return nil, dialerd.Errorf(dialerd.ECONFLICT, "%s is already in this list (prospect %s).", p.Phone, v)
+		}
+	}
+	seqb, err := g.deps.Store.Get(ctx, g.identity, "seq")
+	if err != nil {
+		return nil, storeErr(g.log, err)
+	}
+	var seq uint64
+	if len(seqb) > 0 {
+		seq, _ = strconv.ParseUint(string(seqb), 10, 64)
+	}
+	seq++
+	p.ID, p.List = prospectID(seq), g.uuid
+	p.CreatedAt = g.deps.Clock.Now().UTC().Truncate(time.Second)
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	ops := []dialerd.Op{
+		dialerd.Set("seq", []byte(strconv.FormatUint(seq, 10))),
+		dialerd.Set("p/"+p.ID, doc),
+		dialerd.Set("ph/"+p.Phone, []byte(p.ID)),
+	}
+	if err := g.write(ops); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// removeProspect undoes an add whose campaign-wide claim failed.
+func (g *listGrain) removeProspect(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	doc, err := g.deps.Store.Get(ctx, g.identity, "p/"+id)
+	if err != nil || doc == nil {
+		return err
+	}
+	var p dialerd.Prospect
+	if err := json.Unmarshal(doc, &p); err != nil {
+		return err
+	}
+	ops := []dialerd.Op{dialerd.Delete("p/" + id)}
+	if v, _ := g.deps.Store.Get(ctx, g.identity, "ph/"+p.Phone); string(v) == id {
+		ops = append(ops, dialerd.Delete("ph/"+p.Phone))
+	}
+	return g.write(ops)
+}
+
+// ProspectPage is one page of a list's prospects.
+type ProspectPage struct {
+	Results []json.RawMessage `json:"results"`
+	Next    string            `json:"next_cursor"` // "" on the last page
+	lastID  string
+}
+
+// prospects pages through the list in insertion order, after cursor,
+// keeping those with status (all when empty).
+func (g *listGrain) prospects(status, cursor string, limit int) ([]byte, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	page := ProspectPage{Results: []json.RawMessage{}}
+	errStop := fmt.Errorf("stop")
+	err := g.deps.Store.Scan(ctx, g.identity, "p/", func(key string, v []byte) error {
+		id := strings.TrimPrefix(key, "p/")
+		if id <= cursor {
+			return nil
+		}
+		if status != "" {
+			var head struct {
+				Status string `json:"status"`
+			}
+			if json.Unmarshal(v, &head) != nil || head.Status != status {
+				return nil
+			}
+		}
+		if len(page.Results) == limit {
+			page.Next = page.lastID
+			return errStop
+		}
+		page.Results = append(page.Results, v)
+		page.lastID = id
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, storeErr(g.log, err)
+	}
+	return json.Marshal(page)
 }

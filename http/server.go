@@ -172,6 +172,10 @@ func match(parts []string) *route {
 		return routeLists
 	case len(parts) == 2 && parts[0] == "list":
 		return routeList
+	case len(parts) == 3 && parts[0] == "list" && parts[2] == "prospects":
+		return routeListProspects
+	case len(parts) == 2 && parts[0] == "prospect":
+		return routeProspectAdd
 	case len(parts) == 2 && parts[0] == "token":
 		return routeToken
 	}
@@ -185,6 +189,8 @@ var (
 	routeTokens         = &route{"/api/v/token/", map[string]handler{"GET": (*Server).listTokens, "POST": (*Server).createToken}}
 	routeLists          = &route{"/api/v/list/", map[string]handler{"GET": (*Server).listLists, "POST": (*Server).createList}}
 	routeList           = &route{"/api/v/list/{id}/", map[string]handler{"GET": (*Server).getList, "DELETE": (*Server).deleteList}}
+	routeListProspects  = &route{"/api/v/list/{id}/prospects/", map[string]handler{"GET": (*Server).listProspects}}
+	routeProspectAdd    = &route{"/api/v/prospect/{list}/", map[string]handler{"POST": (*Server).addProspect}}
 	routeCluster        = &route{"/api/v/cluster/", map[string]handler{"GET": (*Server).clusterInfo}}
 	routeToken          = &route{"/api/v/token/{id}/", map[string]handler{"GET": (*Server).getToken, "DELETE": (*Server).deleteToken}}
 )

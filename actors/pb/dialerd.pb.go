@@ -35,6 +35,8 @@ const (
 	CampaignOp_CAMPAIGN_PATCH          CampaignOp = 4
 	CampaignOp_CAMPAIGN_DELETE         CampaignOp = 5
 	CampaignOp_CAMPAIGN_STATUS         CampaignOp = 6
+	CampaignOp_CAMPAIGN_CLAIM_PHONES   CampaignOp = 7 // body: {"phones": [...], "holder": list uuid, "dedupe": bool}
+	CampaignOp_CAMPAIGN_RELEASE_PHONES CampaignOp = 8 // body: {"phones": [...], "holder": list uuid}
 )
 
 // Enum value maps for CampaignOp.
@@ -47,6 +49,8 @@ var (
 		4: "CAMPAIGN_PATCH",
 		5: "CAMPAIGN_DELETE",
 		6: "CAMPAIGN_STATUS",
+		7: "CAMPAIGN_CLAIM_PHONES",
+		8: "CAMPAIGN_RELEASE_PHONES",
 	}
 	CampaignOp_value = map[string]int32{
 		"CAMPAIGN_OP_UNSPECIFIED": 0,
@@ -56,6 +60,8 @@ var (
 		"CAMPAIGN_PATCH":          4,
 		"CAMPAIGN_DELETE":         5,
 		"CAMPAIGN_STATUS":         6,
+		"CAMPAIGN_CLAIM_PHONES":   7,
+		"CAMPAIGN_RELEASE_PHONES": 8,
 	}
 )
 
@@ -141,10 +147,13 @@ func (TokenOp) EnumDescriptor() ([]byte, []int) {
 type ListOp int32
 
 const (
-	ListOp_LIST_OP_UNSPECIFIED ListOp = 0
-	ListOp_LIST_GET            ListOp = 1
-	ListOp_LIST_CREATE         ListOp = 2
-	ListOp_LIST_DELETE         ListOp = 3
+	ListOp_LIST_OP_UNSPECIFIED  ListOp = 0
+	ListOp_LIST_GET             ListOp = 1
+	ListOp_LIST_CREATE          ListOp = 2
+	ListOp_LIST_DELETE          ListOp = 3
+	ListOp_LIST_ADD_PROSPECT    ListOp = 4 // body: the prospect; dedupe: refuse a phone already in the list
+	ListOp_LIST_PROSPECTS       ListOp = 5 // status, cursor, limit
+	ListOp_LIST_REMOVE_PROSPECT ListOp = 6 // cursor carries the prospect id
 )
 
 // Enum value maps for ListOp.
@@ -154,12 +163,18 @@ var (
 		1: "LIST_GET",
 		2: "LIST_CREATE",
 		3: "LIST_DELETE",
+		4: "LIST_ADD_PROSPECT",
+		5: "LIST_PROSPECTS",
+		6: "LIST_REMOVE_PROSPECT",
 	}
 	ListOp_value = map[string]int32{
-		"LIST_OP_UNSPECIFIED": 0,
-		"LIST_GET":            1,
-		"LIST_CREATE":         2,
-		"LIST_DELETE":         3,
+		"LIST_OP_UNSPECIFIED":  0,
+		"LIST_GET":             1,
+		"LIST_CREATE":          2,
+		"LIST_DELETE":          3,
+		"LIST_ADD_PROSPECT":    4,
+		"LIST_PROSPECTS":       5,
+		"LIST_REMOVE_PROSPECT": 6,
 	}
 )
 
@@ -576,6 +591,10 @@ type ListRequest struct {
 	Op            ListOp                 `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.ListOp" json:"op,omitempty"`
 	Scope         *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
 	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Dedupe        bool                   `protobuf:"varint,4,opt,name=dedupe,proto3" json:"dedupe,omitempty"`
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	Cursor        string                 `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Limit         uint32                 `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -629,6 +648,34 @@ func (x *ListRequest) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *ListRequest) GetDedupe() bool {
+	if x != nil {
+		return x.Dedupe
+	}
+	return false
+}
+
+func (x *ListRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ListRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
 }
 
 // SlugRequest goes to grain listslug/<slug>: the registry that keeps list
@@ -722,15 +769,19 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\"G\n" +
 	"\fTokenRequest\x12#\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.TokenOpR\x02op\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\"n\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\"\xcc\x01\n" +
 	"\vListRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.ListOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"]\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x16\n" +
+	"\x06dedupe\x18\x04 \x01(\bR\x06dedupe\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x16\n" +
+	"\x06cursor\x18\x06 \x01(\tR\x06cursor\x12\x14\n" +
+	"\x05limit\x18\a \x01(\rR\x05limit\"]\n" +
 	"\vSlugRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.SlugOpR\x02op\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x16\n" +
-	"\x06expect\x18\x03 \x01(\tR\x06expect*\xa4\x01\n" +
+	"\x06expect\x18\x03 \x01(\tR\x06expect*\xdc\x01\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -739,17 +790,22 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x10CAMPAIGN_REPLACE\x10\x03\x12\x12\n" +
 	"\x0eCAMPAIGN_PATCH\x10\x04\x12\x13\n" +
 	"\x0fCAMPAIGN_DELETE\x10\x05\x12\x13\n" +
-	"\x0fCAMPAIGN_STATUS\x10\x06*V\n" +
+	"\x0fCAMPAIGN_STATUS\x10\x06\x12\x19\n" +
+	"\x15CAMPAIGN_CLAIM_PHONES\x10\a\x12\x1b\n" +
+	"\x17CAMPAIGN_RELEASE_PHONES\x10\b*V\n" +
 	"\aTokenOp\x12\x18\n" +
 	"\x14TOKEN_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTOKEN_GET\x10\x01\x12\x10\n" +
 	"\fTOKEN_CREATE\x10\x02\x12\x10\n" +
-	"\fTOKEN_DELETE\x10\x03*Q\n" +
+	"\fTOKEN_DELETE\x10\x03*\x96\x01\n" +
 	"\x06ListOp\x12\x17\n" +
 	"\x13LIST_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bLIST_GET\x10\x01\x12\x0f\n" +
 	"\vLIST_CREATE\x10\x02\x12\x0f\n" +
-	"\vLIST_DELETE\x10\x03*S\n" +
+	"\vLIST_DELETE\x10\x03\x12\x15\n" +
+	"\x11LIST_ADD_PROSPECT\x10\x04\x12\x12\n" +
+	"\x0eLIST_PROSPECTS\x10\x05\x12\x18\n" +
+	"\x14LIST_REMOVE_PROSPECT\x10\x06*S\n" +
 	"\x06SlugOp\x12\x17\n" +
 	"\x13SLUG_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bSLUG_GET\x10\x01\x12\x10\n" +

@@ -1,0 +1,226 @@
+package http
+
+import (
+	"encoding/json"
+	"mime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors"
+	"github.com/dialerd/dialerd/actors/pb"
+	"github.com/dialerd/dialerd/intake"
+	"github.com/dialerd/dialerd/phone"
+)
+
+// parsers keeps one phone parser per locale (they cache what they learn).
+var parsers sync.Map // locale → *phone.Parser
+
+func parserFor(locale string) (*phone.Parser, error) {
+	if p, ok := parsers.Load(locale); ok {
+		return p.(*phone.Parser), nil
+	}
+	p, err := phone.NewParser(locale)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := parsers.LoadOrStore(locale, p)
+	return actual.(*phone.Parser), nil
+}
+
+// prospectValues reads a single prospect from form data (as in the API
+// reference) or a JSON object of strings (custom fields under "fields"), and
+// the dedupe flag (default true).
+func prospectValues(ctx *fasthttp.RequestCtx) (map[string]string, bool, error) {
+	ct := string(ctx.Request.Header.ContentType())
+	mt, _, _ := mime.ParseMediaType(ct)
+	values := map[string]string{}
+	dedupe := "true"
+	switch mt {
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		var args *fasthttp.Args
+		if mt == "multipart/form-data" {
+			form, err := ctx.MultipartForm()
+			if err != nil {
+				return nil, false, dialerd.Errorf(dialerd.EINVALID, "Malformed form data.")
+			}
+			for k, vs := range form.Value {
+				if len(vs) > 0 {
+					values[k] = vs[0]
+				}
+			}
+		} else {
+			args = ctx.PostArgs()
+			args.VisitAll(func(k, v []byte) { values[string(k)] = string(v) })
+		}
+		if v, ok := values["dedupe"]; ok {
+			dedupe = v
+			delete(values, "dedupe")
+		}
+	case "application/json":
+		m, err := dialerd.DecodeObject(ctx.PostBody())
+		if err != nil {
+			return nil, false, err
+		}
+		fe := dialerd.FieldErrors{}
+		for k, raw := range m {
+			switch {
+			case k == "dedupe":
+				var b bool
+				if json.Unmarshal(raw, &b) != nil {
+					fe.Add(k, "Must be a valid boolean.")
+				}
+				dedupe = strconv.FormatBool(b)
+			case k == "fields":
+				var custom map[string]string
+				if json.Unmarshal(raw, &custom) != nil {
+					fe.Add(k, "Must be an object of strings.")
+				}
+				for ck, cv := range custom {
+					if dialerd.CanonicalColumn(ck) != "" {
+						fe.Add(k, "Custom field "+strconv.Quote(ck)+" names a standard field: set it at the top level.")
+						continue
+					}
+					values[ck] = cv
+				}
+			case dialerd.CanonicalColumn(k) != "":
+				var v string
+				if json.Unmarshal(raw, &v) != nil {
+					fe.Add(k, "Not a valid string.")
+				}
+				values[k] = v
+			default:
+				fe.Add(k, `Unknown field (custom fields go in "fields").`)
+			}
+		}
+		if err := fe.Err(); err != nil {
+			return nil, false, err
+		}
+	default:
+		return nil, false, dialerd.Errorf(dialerd.EMEDIATYPE, "Unsupported media type %q: send form data or application/json.", ct)
+	}
+	d, err := strconv.ParseBool(strings.TrimSpace(dedupe))
+	if err != nil {
+		return nil, false, &dialerd.Error{Code: dialerd.EINVALID, Message: "Invalid input.", Fields: map[string][]string{"dedupe": {"Must be a valid boolean."}}}
+	}
+	return values, d, nil
+}
+
+// addProspect is POST /prospect/{list}/.
+func (s *Server) addProspect(r *request) error {
+	uuid, err := s.resolveList(r, r.parts[1])
+	if err != nil {
+		return err
+	}
+	doc, err := s.listCall(r, uuid, pb.ListOp_LIST_GET, nil, r.p)
+	if err != nil {
+		return err
+	}
+	var l dialerd.ProspectList
+	if err := json.Unmarshal(doc, &l); err != nil {
+		return err
+	}
+	camp, err := s.campaignOf(r, l.Campaign)
+	if err != nil {
+		return err
+	}
+	values, dedupe, err := prospectValues(r.ctx)
+	if err != nil {
+		return err
+	}
+	parser, err := parserFor(camp.LocaleName)
+	if err != nil {
+		return err
+	}
+	p, err := intake.Normalize(values, parser, dialerd.Locales[camp.LocaleName])
+	if err != nil {
+		return err
+	}
+	rec, _ := json.Marshal(p)
+	res, err := s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_ADD_PROSPECT, Scope: actors.ScopeToPB(r.p), Body: rec, Dedupe: dedupe})
+	if err != nil {
+		return err
+	}
+	added, err := replyBody(res)
+	if err != nil {
+		return err
+	}
+	var saved dialerd.Prospect
+	if err := json.Unmarshal(added, &saved); err != nil {
+		return err
+	}
+	// The number must also be new to the campaign's other lists (within
+	// dupe_days); if not, undo the add.
+	claim, _ := json.Marshal(actors.PhoneClaim{Phones: []string{p.Phone}, Holder: uuid, Dedupe: dedupe})
+	res, err = s.cfg.Grains.Request(r.c, actors.KindCampaign, camp.Slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_CLAIM_PHONES, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: claim})
+	if err == nil {
+		var body []byte
+		if body, err = replyBody(res); err == nil {
+			var dups []string
+			if json.Unmarshal(body, &dups) == nil && len(dups) > 0 {
+				err = dialerd.Errorf(dialerd.ECONFLICT, "%s is already in campaign %q (added less than dupe_days = %d days ago).", p.Phone, camp.Slug, camp.DupeDays)
+			}
+		}
+	}
+	if err != nil {
+		if _, uerr := s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_REMOVE_PROSPECT, Scope: actors.ScopeToPB(r.p), Cursor: saved.ID}); uerr != nil {
+			s.log.Error("could not undo a prospect add", "list", uuid, "prospect", saved.ID, "err", uerr)
+		}
+		return err
+	}
+	writeJSON(r.ctx, fasthttp.StatusCreated, added)
+	return nil
+}
+
+// campaignOf reads a list's campaign (the list's scope was checked).
+func (s *Server) campaignOf(r *request, slug string) (dialerd.Campaign, error) {
+	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_GET, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true})})
+	if err != nil {
+		return dialerd.Campaign{}, err
+	}
+	doc, err := replyBody(res)
+	if dialerd.ErrorCode(err) == dialerd.ENOTFOUND {
+		return dialerd.Campaign{}, dialerd.Errorf(dialerd.ECONFLICT, "The list's campaign %q no longer exists.", slug)
+	} else if err != nil {
+		return dialerd.Campaign{}, err
+	}
+	var c dialerd.Campaign
+	err = json.Unmarshal(doc, &c)
+	return c, err
+}
+
+// listProspects is GET /list/{id}/prospects/?status=&limit=&cursor=.
+func (s *Server) listProspects(r *request) error {
+	uuid, err := s.resolveList(r, r.parts[1])
+	if err != nil {
+		return err
+	}
+	args := r.ctx.QueryArgs()
+	status := string(args.Peek("status"))
+	if status != "" && status != dialerd.ProspectUnresolved && status != dialerd.ProspectResolved {
+		return &dialerd.Error{Code: dialerd.EINVALID, Message: "Invalid input.", Fields: map[string][]string{"status": {"Must be unresolved or resolved."}}}
+	}
+	limit := 100
+	if v := args.Peek("limit"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > 1000 {
+			return &dialerd.Error{Code: dialerd.EINVALID, Message: "Invalid input.", Fields: map[string][]string{"limit": {"Must be between 1 and 1000."}}}
+		}
+		limit = n
+	}
+	cursor := string(args.Peek("cursor"))
+	res, err := s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_PROSPECTS, Scope: actors.ScopeToPB(r.p),
+		Status: status, Cursor: cursor, Limit: uint32(limit)})
+	if err != nil {
+		return err
+	}
+	body, err := replyBody(res)
+	if err != nil {
+		return err
+	}
+	writeJSON(r.ctx, fasthttp.StatusOK, body)
+	return nil
+}

@@ -1,0 +1,59 @@
+package dialerd
+
+import (
+	"strings"
+	"time"
+)
+
+// Prospect statuses.
+const (
+	ProspectUnresolved = "unresolved" // still to be reached
+	ProspectResolved   = "resolved"   // done: completed, exhausted, do-not-call, expired
+)
+
+// Prospect is a person to call, in one list. Phone is E.164; Timezones are
+// the IANA zones the person may be in (several when only the number is
+// known and its area code spans zones); Fields are the upload's other
+// columns, handed to the agent.
+type Prospect struct {
+	ID        string            `json:"id"`
+	List      string            `json:"list"`
+	Phone     string            `json:"primary_phone"`
+	FirstName string            `json:"first_name"`
+	LastName  string            `json:"last_name"`
+	Email     string            `json:"email"`
+	State     string            `json:"state"`
+	Zip       string            `json:"zip"`
+	Timezones []string          `json:"timezones"`
+	Fields    map[string]string `json:"fields"`
+	Status    string            `json:"status"`
+	Attempts  int               `json:"attempts"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// Canonical prospect columns.
+const (
+	ColPhone     = "primary_phone"
+	ColFirstName = "first_name"
+	ColLastName  = "last_name"
+	ColEmail     = "email"
+	ColState     = "state"
+	ColZip       = "zip"
+	ColTimezone  = "timezone"
+)
+
+var columnAliases = map[string]string{
+	"primary_phone": ColPhone, "phone": ColPhone, "phone_number": ColPhone,
+	"first_name": ColFirstName, "firstname": ColFirstName,
+	"last_name": ColLastName, "lastname": ColLastName,
+	"email": ColEmail,
+	"state": ColState, "province": ColState,
+	"zip": ColZip, "postal_code": ColZip,
+	"timezone": ColTimezone,
+}
+
+// CanonicalColumn maps a column or field name (any case, surrounding
+// spaces) to its canonical prospect column, or "" for a custom field.
+func CanonicalColumn(name string) string {
+	return columnAliases[strings.ToLower(strings.TrimSpace(name))]
+}

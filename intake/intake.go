@@ -95,6 +95,9 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 	// Explicit time zone, else the explicit state's zones, else the number's.
 	switch {
 	case tz != "":
+		if canon, ok := phone.CanonicalZone(tz); ok {
+			tz = canon
+		}
 		p.Timezones = []string{tz}
 	case p.State != "":
 		p.Timezones = phone.ZonesForRegion(p.State)

@@ -32,6 +32,7 @@ func TestNormalize(t *testing.T) {
 		{"bad phone under its alias", map[string]string{"phone_number": "12"}, "", "", nil, nil, "phone_number"},
 		{"foreign number", map[string]string{"phone": "+442079460958"}, "", "", nil, nil, "phone"},
 		{"unknown state", map[string]string{"phone": "+14155551234", "state": "XX"}, "", "", nil, nil, "state"},
+		{"old zone name made current", map[string]string{"phone": "+14155551234", "timezone": "US/Eastern"}, "+14155551234", "CA", []string{"America/New_York"}, map[string]string{}, ""},
 		{"unknown zone", map[string]string{"phone": "+14155551234", "timezone": "Europe/Nowhere"}, "", "", nil, nil, "timezone"},
 		{"phone given twice", map[string]string{"phone": "+14155551234", "primary_phone": "+14155551235"}, "", "", nil, nil, "primary_phone"},
 	}

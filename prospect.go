@@ -53,7 +53,10 @@ var columnAliases = map[string]string{
 }
 
 // CanonicalColumn maps a column or field name (any case, surrounding
-// spaces) to its canonical prospect column, or "" for a custom field.
+// spaces, words joined by spaces, hyphens or underscores: "Phone Number",
+// "first-name") to its canonical prospect column, or "" for a custom field.
 func CanonicalColumn(name string) string {
-	return columnAliases[strings.ToLower(strings.TrimSpace(name))]
+	key := strings.ToLower(strings.TrimSpace(name))
+	key = strings.Join(strings.FieldsFunc(key, func(r rune) bool { return r == ' ' || r == '-' || r == '_' }), "_")
+	return columnAliases[key]
 }

@@ -58,22 +58,16 @@ func (g *campaignGrain) Receive(ctx actor.Context) {
 }
 
 func (g *campaignGrain) load() error {
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	doc, err := g.deps.Store.Get(ctx, g.identity, "doc")
+	var c dialerd.Campaign
+	doc, err := loadDoc(g.deps.Store, g.identity, &c)
 	if err != nil {
 		return err
 	}
 	g.loaded = true
-	if doc == nil {
-		g.c, g.doc = nil, nil
-		return nil
+	g.c, g.doc = nil, nil
+	if doc != nil {
+		g.c, g.doc = &c, doc
 	}
-	var c dialerd.Campaign
-	if err := json.Unmarshal(doc, &c); err != nil {
-		return dialerd.Errorf(dialerd.EINTERNAL, "campaign %s: corrupt record: %v", g.slug, err)
-	}
-	g.c, g.doc = &c, doc
 	return nil
 }
 
@@ -169,10 +163,8 @@ func (g *campaignGrain) persist(next *dialerd.Campaign) ([]byte, error) {
 	}
 	ops := []dialerd.Op{dialerd.Set("doc", doc), dialerd.IndexSet(indexCampaignAll, g.slug, nil)}
 	ops = append(ops, g.indexOps(g.c, next)...)
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
-		return nil, storeErr(g.log, err)
+	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
+		return nil, err
 	}
 	g.c, g.doc, g.status = next, doc, nil
 	return doc, nil
@@ -208,10 +200,8 @@ func (g *campaignGrain) indexOps(old, next *dialerd.Campaign) []dialerd.Op {
 
 func (g *campaignGrain) delete() error {
 	ops := append([]dialerd.Op{dialerd.DeleteAll(), dialerd.IndexDelete(indexCampaignAll, g.slug)}, g.indexOps(g.c, nil)...)
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
-		return storeErr(g.log, err)
+	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
+		return err
 	}
 	g.c, g.doc, g.status = nil, nil, nil
 	return nil

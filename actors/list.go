@@ -56,22 +56,16 @@ func (g *listGrain) Receive(ctx actor.Context) {
 }
 
 func (g *listGrain) load() error {
-	c, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	doc, err := g.deps.Store.Get(c, g.identity, "doc")
+	var l dialerd.ProspectList
+	doc, err := loadDoc(g.deps.Store, g.identity, &l)
 	if err != nil {
 		return err
 	}
 	g.loaded = true
-	if doc == nil {
-		g.l, g.doc = nil, nil
-		return nil
+	g.l, g.doc = nil, nil
+	if doc != nil {
+		g.l, g.doc = &l, doc
 	}
-	var l dialerd.ProspectList
-	if err := json.Unmarshal(doc, &l); err != nil {
-		return dialerd.Errorf(dialerd.EINTERNAL, "list %s: corrupt record: %v", g.uuid, err)
-	}
-	g.l, g.doc = &l, doc
 	return nil
 }
 
@@ -159,12 +153,7 @@ func (g *listGrain) delete() error {
 }
 
 func (g *listGrain) write(ops []dialerd.Op) error {
-	c, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if err := g.deps.Store.Apply(c, g.identity, ops); err != nil {
-		return storeErr(g.log, err)
-	}
-	return nil
+	return apply(g.deps.Store, g.log, g.identity, ops)
 }
 
 // slugGrain is listslug/<slug>: it holds the UUID of the list that has the
@@ -228,10 +217,8 @@ func (g *slugGrain) set(uuid string) error {
 	if uuid == "" {
 		op = dialerd.DeleteAll()
 	}
-	c, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if err := g.deps.Store.Apply(c, g.identity, []dialerd.Op{op}); err != nil {
-		return storeErr(g.log, err)
+	if err := apply(g.deps.Store, g.log, g.identity, []dialerd.Op{op}); err != nil {
+		return err
 	}
 	g.holder = uuid
 	return nil

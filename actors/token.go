@@ -88,10 +88,8 @@ func (g *tokenGrain) handle(m *pb.TokenRequest) *pb.Reply {
 }
 
 func (g *tokenGrain) write(ops []dialerd.Op, rec []byte) error {
-	c, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if err := g.deps.Store.Apply(c, g.identity, ops); err != nil {
-		return storeErr(g.log, err)
+	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
+		return err
 	}
 	g.rec = rec
 	return nil

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"strconv"
 
@@ -23,16 +22,7 @@ func (s *Server) listCampaigns(r *request) error {
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, d := range docs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(d)
-	}
-	b.WriteByte(']')
-	writeJSON(r.ctx, fasthttp.StatusOK, b.Bytes())
+	writeJSON(r.ctx, fasthttp.StatusOK, jsonArray(docs))
 	return nil
 }
 

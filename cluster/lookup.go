@@ -22,7 +22,7 @@ type lookup struct {
 	net  transport
 	c    *cluster.Cluster
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	local  map[string]*actor.PID // "kind/identity" → activation on this node
 	byShrd map[uint16]map[string]bool
 }
@@ -71,6 +71,12 @@ func (l *lookup) activate(ci *cluster.ClusterIdentity) *actor.PID {
 	key := ci.Kind + "/" + ci.Identity
 	if l.r.Serving(key) != nil {
 		return nil
+	}
+	l.mu.RLock()
+	pid, ok := l.local[key]
+	l.mu.RUnlock()
+	if ok {
+		return pid
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

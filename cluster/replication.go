@@ -62,7 +62,8 @@ type Replication struct {
 	onLost func(shard uint16)
 
 	mu      sync.Mutex
-	current shardmap.Map
+	current shardmap.Map                 // guarded by mu
+	snap    atomic.Pointer[shardmap.Map] // the same map, read without mu on the request path
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -141,6 +142,7 @@ func (r *Replication) OnMap(m shardmap.Map) {
 		return
 	}
 	r.current = m
+	r.snap.Store(&m)
 	for i, s := range m.Shards {
 		rt := r.shards[i]
 		if s.Owner != r.cfg.Self {
@@ -192,22 +194,16 @@ func (r *Replication) Serving(identity string) error {
 // Owner returns the owner of identity's shard in the newest map.
 func (r *Replication) Owner(identity string) (shardmap.NodeID, uint16) {
 	sh := persistence.ShardOf(identity)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.current.Shards) == 0 {
-		return "", sh
-	}
-	return r.current.Shards[sh].Owner, sh
+	return r.ownerOfShard(sh), sh
 }
 
 // ownerOfShard returns the owner of a shard in the newest map.
 func (r *Replication) ownerOfShard(sh uint16) shardmap.NodeID {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.current.Shards) == 0 {
+	m := r.snap.Load()
+	if m == nil || len(m.Shards) <= int(sh) {
 		return ""
 	}
-	return r.current.Shards[sh].Owner
+	return m.Shards[sh].Owner
 }
 
 // write applies ops for identity at this owner and replicates them; it

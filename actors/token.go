@@ -28,6 +28,7 @@ type tokenGrain struct {
 	identity string
 	log      *slog.Logger
 	rec      []byte // stored record, nil when absent
+	loadErr  error  // the record could not be read
 }
 
 func (g *tokenGrain) Receive(ctx actor.Context) {
@@ -40,8 +41,10 @@ func (g *tokenGrain) Receive(ctx actor.Context) {
 		rec, err := g.deps.Store.Get(c, g.identity, "rec")
 		cancel()
 		if err != nil {
+			// Answer the pending request with the failure (not as an unknown
+			// token); the grain then stops and the next request loads again.
 			g.log.Error("load failed", "err", err)
-			ctx.Poison(ctx.Self())
+			g.loadErr = err
 			return
 		}
 		g.rec = rec
@@ -60,6 +63,9 @@ func (g *tokenGrain) Receive(ctx actor.Context) {
 func (g *tokenGrain) handle(m *pb.TokenRequest) *pb.Reply {
 	if err := g.deps.Store.Serving(g.identity); err != nil {
 		return reply(nil, err)
+	}
+	if g.loadErr != nil {
+		return reply(nil, storeErr(g.log, g.loadErr))
 	}
 	switch m.Op {
 	case pb.TokenOp_TOKEN_GET:

@@ -189,9 +189,7 @@ func TestFencingRandomized(t *testing.T) {
 				}
 				o.state = st{Promised: epoch, Epoch: epoch, Seq: o.state.Seq + 1}
 				self.state = o.state
-				if cur != nil {
-					old = append(old, cur)
-				}
+				old = append(old, cur)
 				cur = o
 			case 1: // a deposed owner tries to write
 				if len(old) > 0 {

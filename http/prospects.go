@@ -41,7 +41,6 @@ func prospectValues(ctx *fasthttp.RequestCtx) (map[string]string, bool, error) {
 	dedupe := "true"
 	switch mt {
 	case "application/x-www-form-urlencoded", "multipart/form-data":
-		var args *fasthttp.Args
 		if mt == "multipart/form-data" {
 			form, err := ctx.MultipartForm()
 			if err != nil {
@@ -53,8 +52,9 @@ func prospectValues(ctx *fasthttp.RequestCtx) (map[string]string, bool, error) {
 				}
 			}
 		} else {
-			args = ctx.PostArgs()
-			args.VisitAll(func(k, v []byte) { values[string(k)] = string(v) })
+			for k, v := range ctx.PostArgs().All() {
+				values[string(k)] = string(v)
+			}
 		}
 		if v, ok := values["dedupe"]; ok {
 			dedupe = v

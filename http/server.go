@@ -232,7 +232,7 @@ func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 
 // api serves /api/v/…; it returns the route name for metrics.
 func (s *Server) api(ctx *fasthttp.RequestCtx, path string) string {
-	if !strings.HasPrefix(path, apiPrefix) && path+"/" != apiPrefix {
+	if !strings.HasPrefix(path, apiPrefix) {
 		writeError(ctx, s.log, dialerd.Errorf(dialerd.ENOTFOUND, "Not found."))
 		return "other"
 	}

@@ -148,20 +148,17 @@ func (s *Store) Scan(_ context.Context, identity, keyPrefix string, fn func(stri
 
 // ScanIndex implements dialerd.Store.
 func (s *Store) ScanIndex(ctx context.Context, index, keyPrefix string, fn func(string, []byte) error) error {
-	if err := checkName("index", index); err != nil {
-		return err
-	}
-	for shard := uint16(0); shard < NumShards; shard++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		base := prefix(shard, nsIndex, index)
-		if err := s.scan(append(base, keyPrefix...), len(base), fn); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.ScanIndexShards(ctx, allShards, index, keyPrefix, fn)
 }
+
+// allShards lists every shard, in order.
+var allShards = func() []uint16 {
+	out := make([]uint16, NumShards)
+	for i := range out {
+		out[i] = uint16(i)
+	}
+	return out
+}()
 
 func (s *Store) scan(lower []byte, strip int, fn func(string, []byte) error) error {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})

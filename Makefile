@@ -28,9 +28,10 @@ fuzz: ## run every fuzz target for FUZZTIME each
 bench: ## the bench harness; writes bench/RESULTS.md
 	$(GO) run ./bench/cmd/bench $(BENCHFLAGS)
 
-lint:
+lint: ## gofmt, vet and staticcheck (fetched through the module proxy, pinned)
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
 proto: ## regenerate actors/pb from proto/ (needs protoc and protoc-gen-go)
 	protoc -I proto -I /usr/include --go_out=. --go_opt=module=github.com/dialerd/dialerd proto/dialerd/v1/*.proto

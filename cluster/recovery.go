@@ -52,33 +52,48 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 	// 1. Promises from a majority of the stable set; remember who holds
 	// what. Importing holders don't count: their copy is incomplete.
 	var holders []holder
+	// Ask every member at once: one that is down but not yet declared dead
+	// must not hold up the others for a whole request timeout.
+	type answer struct {
+		n      shardmap.NodeID
+		st     persistence.ShardState
+		ok     bool
+		fenced bool
+	}
+	answers := make(chan answer, len(s.Stable))
 	for _, n := range s.Stable {
-		var st persistence.ShardState
-		if n == r.cfg.Self {
-			var err error
-			if st, err = r.promiseLocal(rt, e); err != nil {
-				return err
+		go func(n shardmap.NodeID) {
+			if n == r.cfg.Self {
+				st, err := r.promiseLocal(rt, e)
+				answers <- answer{n: n, st: st, ok: err == nil, fenced: err != nil}
+				return
 			}
-		} else {
 			res, err := r.net.call(n, &pb.PromiseRequest{Shard: uint32(rt.id), Epoch: e}, r.cfg.RequestTimeout)
-			if err != nil {
-				continue
+			rep, isRep := res.(*pb.PromiseReply)
+			switch {
+			case err != nil || !isRep:
+				answers <- answer{n: n}
+			case rep.Status == pb.Status_STATUS_FENCED:
+				answers <- answer{n: n, fenced: true}
+			default:
+				answers <- answer{n: n, ok: rep.Status == pb.Status_STATUS_OK,
+					st: persistence.ShardState{Epoch: rep.Epoch, Seq: rep.Seq, Importing: rep.Importing}}
 			}
-			rep, ok := res.(*pb.PromiseReply)
-			if !ok || rep.Status == pb.Status_STATUS_FENCED {
-				return errors.New("a newer epoch was promised")
-			}
-			if rep.Status != pb.Status_STATUS_OK {
-				continue
-			}
-			st = persistence.ShardState{Epoch: rep.Epoch, Seq: rep.Seq, Importing: rep.Importing}
+		}(n)
+	}
+	fenced := false
+	for range s.Stable {
+		a := <-answers
+		fenced = fenced || a.fenced
+		if a.ok && !a.st.Importing {
+			holders = append(holders, holder{a.n, a.st.Epoch, a.st.Seq})
 		}
-		if !st.Importing {
-			holders = append(holders, holder{n, st.Epoch, st.Seq})
-		}
-		if ctx.Err() != nil {
-			return errCanceled
-		}
+	}
+	if fenced {
+		return errors.New("a newer epoch was promised")
+	}
+	if ctx.Err() != nil {
+		return errCanceled
 	}
 	if len(holders) < shardmap.Majority(len(s.Stable)) {
 		return errors.New("no majority of the stable set answered")

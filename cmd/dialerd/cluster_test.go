@@ -393,6 +393,12 @@ func TestClusterSurvivesKill9(t *testing.T) {
 		t.Fatalf("recovery after kill -9 took %v, over %v", recovery, bound)
 	}
 
+	// Listing asks every shard's owner, so it answers 503 until every shard
+	// (with campaigns or not) is handed over: wait for the survivors to
+	// settle, then it must list everything.
+	settle := time.Now()
+	nodetest.WaitReady(t, survivors, 30*time.Second)
+	t.Logf("survivors settled %v after every campaign was back", time.Since(settle).Round(time.Millisecond))
 	// Listing and the token work through the survivors.
 	for _, n := range survivors {
 		checkListing(t, n, "?workspace=ws_durable", latest)

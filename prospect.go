@@ -1,6 +1,7 @@
 package dialerd
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -16,8 +17,17 @@ const (
 // known and its area code spans zones); Fields are the upload's other
 // columns, handed to the agent.
 type Prospect struct {
-	ID        string            `json:"id"`
-	List      string            `json:"list"`
+	ID   string `json:"id"`
+	List string `json:"list"`
+	ProspectData
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProspectData is a prospect but for what its list gives it when it is
+// added (id, list, time), so it can be encoded before then: an upload
+// encodes its rows in parallel, and the list only splices in the rest
+// (EncodeProspect).
+type ProspectData struct {
 	Phone     string            `json:"primary_phone"`
 	FirstName string            `json:"first_name"`
 	LastName  string            `json:"last_name"`
@@ -28,7 +38,25 @@ type Prospect struct {
 	Fields    map[string]string `json:"fields"`
 	Status    string            `json:"status"`
 	Attempts  int               `json:"attempts"`
-	CreatedAt time.Time         `json:"created_at"`
+}
+
+// EncodeProspect returns the JSON of a prospect from its data encoded on
+// its own: the bytes json.Marshal gives for the whole Prospect.
+func EncodeProspect(id, list string, created time.Time, data []byte) []byte {
+	out := make([]byte, 0, len(data)+len(id)+len(list)+64)
+	qid, _ := json.Marshal(id)
+	qlist, _ := json.Marshal(list)
+	out = append(out, `{"id":`...)
+	out = append(out, qid...)
+	out = append(out, `,"list":`...)
+	out = append(out, qlist...)
+	if len(data) > 2 {
+		out = append(out, ',')
+		out = append(out, data[1:len(data)-1]...)
+	}
+	out = append(out, `,"created_at":"`...)
+	out = created.AppendFormat(out, time.RFC3339Nano)
+	return append(out, `"}`...)
 }
 
 // Canonical prospect columns.

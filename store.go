@@ -15,6 +15,10 @@ import "context"
 type Store interface {
 	// Get returns the value of key under identity, or nil when absent.
 	Get(ctx context.Context, identity, key string) ([]byte, error)
+	// GetMany returns the values of keys under identity (nil where
+	// absent), in the order of keys: one pass over the identity's range,
+	// far cheaper than a Get per key when there are thousands.
+	GetMany(ctx context.Context, identity string, keys []string) ([][]byte, error)
 	// Scan calls fn for every key under identity that starts with prefix,
 	// in key order, until fn returns an error.
 	Scan(ctx context.Context, identity, prefix string, fn func(key string, value []byte) error) error

@@ -36,6 +36,7 @@ type campaignGrain struct {
 	c      *dialerd.Campaign // nil: no campaign under this slug
 	doc    []byte            // c encoded, what GET answers
 	status []byte            // the status encoded; nil when it must be recomputed
+	phones *phoneFilter      // built on the first claim
 }
 
 func (g *campaignGrain) Receive(ctx actor.Context) {
@@ -223,82 +224,100 @@ func storeErr(log *slog.Logger, err error) error {
 	return dialerd.Errorf(dialerd.EUNAVAILABLE, "Storage is unavailable; nothing was written. Try again.")
 }
 
-// PhoneClaim is the body of CLAIM_PHONES and RELEASE_PHONES: numbers a
-// list is adding (or, on release, failed to add).
-type PhoneClaim struct {
-	Phones []string `json:"phones"`
-	Holder string   `json:"holder"` // the list's uuid
-	Dedupe bool     `json:"dedupe"`
-}
-
-// phoneEntry is the campaign's record of a number: which list added it,
-// when (Unix seconds).
-type phoneEntry struct {
-	List  string `json:"l"`
-	Added int64  `json:"a"`
-}
-
-// claimPhones records the numbers as in the campaign now and answers the
-// ones that are duplicates: already added (by any of its lists) less than
-// dupe_days ago. With dedupe off, or dupe_days −1, nothing is a duplicate.
-// Duplicates are not recorded again (their first addition keeps counting).
+// claimPhones records a claim's numbers as in the campaign now and answers
+// the positions that are duplicates (dialerd.Duplicates), which are not
+// recorded: their first addition keeps counting.
 func (g *campaignGrain) claimPhones(body []byte) ([]byte, error) {
-	var c PhoneClaim
-	if err := json.Unmarshal(body, &c); err != nil || c.Holder == "" {
+	var c dialerd.PhoneClaim
+	if err := json.Unmarshal(body, &c); err != nil || c.List == "" || c.Key == "" {
 		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad phone claim.")
 	}
-	now := g.deps.Clock.Now().Unix()
-	window := int64(g.c.DupeDays) * 86400
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	dups := []string{}
-	var ops []dialerd.Op
-	seen := map[string]bool{}
-	for _, ph := range c.Phones {
-		if seen[ph] {
-			dups = append(dups, ph) // twice in one claim
-			continue
+	prev, err := g.phoneRecords(ctx, c.Phones)
+	if err != nil {
+		return nil, err
+	}
+	now := g.deps.Clock.Now().Unix()
+	dups := dialerd.Duplicates(c, prev, g.c.DupeDays, now)
+	isDup := make([]bool, len(c.Phones))
+	for _, i := range dups {
+		isDup[i] = true
+	}
+	rec, _ := json.Marshal(dialerd.PhoneRecord{List: c.List, Key: c.Key, Upload: c.Upload, Added: now})
+	ops := make([]dialerd.Op, 0, len(c.Phones))
+	for i, ph := range c.Phones {
+		if !isDup[i] && (prev[i] == nil || prev[i].Key != c.Key) {
+			ops = append(ops, dialerd.Set("dup/"+ph, rec))
 		}
-		seen[ph] = true
-		if c.Dedupe && g.c.DupeDays >= 0 {
-			v, err := g.deps.Store.Get(ctx, g.identity, "dup/"+ph)
-			if err != nil {
-				return nil, storeErr(g.log, err)
-			}
-			var e phoneEntry
-			if v != nil && json.Unmarshal(v, &e) == nil && now-e.Added < window {
-				dups = append(dups, ph)
-				continue
-			}
-		}
-		rec, _ := json.Marshal(phoneEntry{List: c.Holder, Added: now})
-		ops = append(ops, dialerd.Set("dup/"+ph, rec))
 	}
 	if len(ops) > 0 {
 		if err := g.deps.Store.Apply(ctx, g.identity, ops); err != nil {
 			return nil, storeErr(g.log, err)
 		}
+		for _, op := range ops {
+			g.phones.add(op.Key)
+		}
 	}
 	return json.Marshal(dups)
 }
 
-// releasePhones forgets numbers a list claimed but did not add, if that
-// list still holds them.
+// phoneRecords reads the campaign's records of phones (nil where none).
+func (g *campaignGrain) phoneRecords(ctx context.Context, phones []string) ([]*dialerd.PhoneRecord, error) {
+	if g.phones == nil || g.phones.full() {
+		var atLeast uint
+		if g.phones != nil {
+			atLeast = g.phones.n
+		}
+		pf, err := loadPhoneFilter(ctx, g.deps.Store, g.identity, atLeast)
+		if err != nil {
+			return nil, storeErr(g.log, err)
+		}
+		g.phones = pf
+	}
+	var keys []string
+	var at []int
+	for i, ph := range phones {
+		if k := "dup/" + ph; g.phones.mayHave(k) {
+			keys, at = append(keys, k), append(at, i)
+		}
+	}
+	prev := make([]*dialerd.PhoneRecord, len(phones))
+	if len(keys) == 0 {
+		return prev, nil
+	}
+	vals, err := g.deps.Store.GetMany(ctx, g.identity, keys)
+	if err != nil {
+		return nil, storeErr(g.log, err)
+	}
+	for j, v := range vals {
+		i := at[j]
+		if v != nil {
+			var r dialerd.PhoneRecord
+			if json.Unmarshal(v, &r) == nil {
+				prev[i] = &r
+			}
+		}
+	}
+	return prev, nil
+}
+
+// releasePhones forgets the numbers of a claim whose prospects were not
+// added after all, where that claim still holds them.
 func (g *campaignGrain) releasePhones(body []byte) error {
-	var c PhoneClaim
-	if err := json.Unmarshal(body, &c); err != nil || c.Holder == "" {
+	var c dialerd.PhoneClaim
+	if err := json.Unmarshal(body, &c); err != nil || c.Key == "" {
 		return dialerd.Errorf(dialerd.EINVALID, "Bad phone release.")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
+	prev, err := g.phoneRecords(ctx, c.Phones)
+	if err != nil {
+		return err
+	}
 	var ops []dialerd.Op
-	for _, ph := range c.Phones {
-		v, err := g.deps.Store.Get(ctx, g.identity, "dup/"+ph)
-		if err != nil {
-			return storeErr(g.log, err)
-		}
-		var e phoneEntry
-		if v != nil && json.Unmarshal(v, &e) == nil && e.List == c.Holder {
+	for i, ph := range c.Phones {
+		if prev[i] != nil && prev[i].Key == c.Key {
 			ops = append(ops, dialerd.Delete("dup/"+ph))
 		}
 	}

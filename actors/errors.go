@@ -54,3 +54,15 @@ func principal(s *pb.Scope) dialerd.Principal {
 	}
 	return dialerd.Principal{Admin: s.Admin, Workspaces: s.Workspaces}
 }
+
+// ReplyBody returns a grain's reply body, or the error it raised.
+func ReplyBody(res any) ([]byte, error) {
+	r, ok := res.(*pb.Reply)
+	if !ok {
+		return nil, dialerd.Errorf(dialerd.EINTERNAL, "unexpected reply %T", res)
+	}
+	if r.Error != nil {
+		return nil, ErrorFromPB(r.Error)
+	}
+	return r.Body, nil
+}

@@ -16,6 +16,8 @@ const (
 	KindToken    = "token"
 	KindList     = "list"
 	KindListSlug = "listslug"
+	// KindUpload is upload/<uuid>: which list an upload belongs to.
+	KindUpload = "upload"
 )
 
 // Deps is what grains are given; main wires it.
@@ -27,6 +29,9 @@ type Deps struct {
 	NewID func() string
 	// OnGrain is told when a grain of a kind starts (+1) or stops (-1).
 	OnGrain func(kind string, delta int)
+	// Request sends a message to another grain (an upload's list asks its
+	// campaign to claim numbers). Set once the cluster runs.
+	Request RequestFunc
 }
 
 // Kinds returns the cluster kinds this node hosts.
@@ -41,6 +46,7 @@ func Kinds(d *Deps) []*cluster.Kind {
 			actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))),
 		cluster.NewKind(KindToken, actor.PropsFromProducer(func() actor.Actor { return &tokenGrain{deps: d} })),
 		cluster.NewKind(KindList, actor.PropsFromProducer(func() actor.Actor { return &listGrain{deps: d} })),
-		cluster.NewKind(KindListSlug, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d} })),
+		cluster.NewKind(KindListSlug, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindListSlug} })),
+		cluster.NewKind(KindUpload, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindUpload} })),
 	}
 }

@@ -33,6 +33,10 @@ type listGrain struct {
 	loaded   bool
 	l        *dialerd.ProspectList
 	doc      []byte
+
+	seq       uint64 // the last prospect id given
+	seqLoaded bool
+	uploads   uploads
 }
 
 func (g *listGrain) Receive(ctx actor.Context) {
@@ -42,10 +46,16 @@ func (g *listGrain) Receive(ctx actor.Context) {
 		g.identity = KindList + "/" + g.uuid
 		g.log = g.deps.Logger.With("grain", g.identity)
 		g.deps.OnGrain(KindList, 1)
+		g.uploads.init(ctx)
 	case *actor.Stopped:
+		g.uploads.stopAll()
 		if g.identity != "" {
 			g.deps.OnGrain(KindList, -1)
 		}
+	case *batchDone:
+		m.reply <- g.batchDone(m)
+	case *loaderEnd:
+		g.loaderEnd(m)
 	case *pb.ListRequest:
 		ctx.Respond(g.handle(m))
 		if g.l == nil {
@@ -92,11 +102,12 @@ func (g *listGrain) handle(m *pb.ListRequest) *pb.Reply {
 	case pb.ListOp_LIST_DELETE:
 		return reply(nil, g.delete())
 	case pb.ListOp_LIST_ADD_PROSPECT:
-		return reply(g.addProspect(m.Body, m.Dedupe))
-	case pb.ListOp_LIST_REMOVE_PROSPECT:
-		return reply(nil, g.removeProspect(m.Cursor))
+		return reply(g.addProspect(m.Body))
 	case pb.ListOp_LIST_PROSPECTS:
 		return reply(g.prospects(m.Status, m.Cursor, int(m.Limit)))
+	}
+	if up, ok := g.uploadOp(m); ok {
+		return up
 	}
 	return reply(nil, dialerd.Errorf(dialerd.EINVALID, "Unknown list operation %d.", m.Op))
 }
@@ -137,6 +148,11 @@ func (g *listGrain) create(p dialerd.Principal, body []byte) ([]byte, error) {
 }
 
 func (g *listGrain) delete() error {
+	g.uploads.stopAll()
+	active, err := g.activeUploads()
+	if err != nil {
+		return err
+	}
 	ops := []dialerd.Op{
 		dialerd.DeleteAll(),
 		dialerd.IndexDelete(indexListAll, g.uuid),
@@ -145,10 +161,15 @@ func (g *listGrain) delete() error {
 	if ws := g.l.WorkspaceID(); ws != "" {
 		ops = append(ops, dialerd.IndexDelete(indexListWS, ws+"\x00"+g.uuid))
 	}
+	for _, id := range active {
+		ops = append(ops, dialerd.IndexDelete(indexUploadActive, g.uuid+"\x00"+id))
+	}
 	if err := g.write(ops); err != nil {
 		return err
 	}
 	g.l, g.doc = nil, nil
+	g.seq, g.seqLoaded = 0, false
+	g.uploads.forget()
 	return nil
 }
 
@@ -156,10 +177,12 @@ func (g *listGrain) write(ops []dialerd.Op) error {
 	return apply(g.deps.Store, g.log, g.identity, ops)
 }
 
-// slugGrain is listslug/<slug>: it holds the UUID of the list that has the
-// slug, so list slugs are unique across the cluster.
+// slugGrain is a name registry: listslug/<slug> holds the UUID of the list
+// that has the slug, so list slugs are unique across the cluster;
+// upload/<uuid> holds the UUID of the list an upload belongs to.
 type slugGrain struct {
 	deps     *Deps
+	kind     string
 	identity string
 	log      *slog.Logger
 	holder   string // the uuid, "" when free
@@ -169,7 +192,7 @@ type slugGrain struct {
 func (g *slugGrain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *cluster.ClusterInit:
-		g.identity = KindListSlug + "/" + m.Identity.Identity
+		g.identity = g.kind + "/" + m.Identity.Identity
 		g.log = g.deps.Logger.With("grain", g.identity)
 	case *pb.SlugRequest:
 		ctx.Respond(g.handle(m))
@@ -231,67 +254,70 @@ const prospectIDWidth = 12
 
 func prospectID(n uint64) string { return fmt.Sprintf("%0*d", prospectIDWidth, n) }
 
-// addProspect stores one prospect; with dedupe, a number already in the list
-// is a conflict.
-func (g *listGrain) addProspect(body []byte, dedupe bool) ([]byte, error) {
+// addProspect stores one prospect. Its number was claimed in the campaign
+// first (dialerd.Duplicates), so dedupe is not the list's business.
+func (g *listGrain) addProspect(body []byte) ([]byte, error) {
 	var p dialerd.Prospect
 	if err := json.Unmarshal(body, &p); err != nil || p.Phone == "" {
 		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-	defer cancel()
-	if dedupe {
-		v, err := g.deps.Store.Get(ctx, g.identity, "ph/"+p.Phone)
-		if err != nil {
-			return nil, storeErr(g.log, err)
-		}
-		if v != nil {
-			return nil, dialerd.Errorf(dialerd.ECONFLICT, "%s is already in this list (prospect %s).", p.Phone, v)
-		}
-	}
-	seqb, err := g.deps.Store.Get(ctx, g.identity, "seq")
-	if err != nil {
-		return nil, storeErr(g.log, err)
-	}
-	var seq uint64
-	if len(seqb) > 0 {
-		seq, _ = strconv.ParseUint(string(seqb), 10, 64)
-	}
-	seq++
-	p.ID, p.List = prospectID(seq), g.uuid
-	p.CreatedAt = g.deps.Clock.Now().UTC().Truncate(time.Second)
-	doc, err := json.Marshal(p)
+	data, err := json.Marshal(p.ProspectData)
 	if err != nil {
 		return nil, err
 	}
-	ops := []dialerd.Op{
-		dialerd.Set("seq", []byte(strconv.FormatUint(seq, 10))),
-		dialerd.Set("p/"+p.ID, doc),
-		dialerd.Set("ph/"+p.Phone, []byte(p.ID)),
+	docs, ops, err := g.addOps([]encodedProspect{{phone: p.Phone, data: data}})
+	if err != nil {
+		return nil, err
 	}
 	if err := g.write(ops); err != nil {
 		return nil, err
 	}
-	return doc, nil
+	g.seq++
+	return docs[0], nil
 }
 
-// removeProspect undoes an add whose campaign-wide claim failed.
-func (g *listGrain) removeProspect(id string) error {
+// encodedProspect is a prospect's data, already encoded.
+type encodedProspect struct {
+	phone string
+	data  []byte // dialerd.ProspectData
+}
+
+// addOps gives prospects the next ids and returns their documents and the
+// writes that store them; g.seq moves on only once they are written.
+func (g *listGrain) addOps(ps []encodedProspect) ([][]byte, []dialerd.Op, error) {
+	if err := g.loadSeq(); err != nil {
+		return nil, nil, err
+	}
+	now := g.deps.Clock.Now().UTC().Truncate(time.Second)
+	docs := make([][]byte, len(ps))
+	ops := make([]dialerd.Op, 0, 2*len(ps)+1)
+	for i, p := range ps {
+		id := prospectID(g.seq + uint64(i) + 1)
+		docs[i] = dialerd.EncodeProspect(id, g.uuid, now, p.data)
+		ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, []byte(id)))
+	}
+	ops = append(ops, dialerd.Set("seq", []byte(strconv.FormatUint(g.seq+uint64(len(ps)), 10))))
+	return docs, ops, nil
+}
+
+// loadSeq reads the last prospect id given, once per activation.
+func (g *listGrain) loadSeq() error {
+	if g.seqLoaded {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	doc, err := g.deps.Store.Get(ctx, g.identity, "p/"+id)
-	if err != nil || doc == nil {
-		return err
+	v, err := g.deps.Store.Get(ctx, g.identity, "seq")
+	if err != nil {
+		return storeErr(g.log, err)
 	}
-	var p dialerd.Prospect
-	if err := json.Unmarshal(doc, &p); err != nil {
-		return err
+	if len(v) > 0 {
+		if g.seq, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+			return dialerd.Errorf(dialerd.EINTERNAL, "%s: corrupt sequence %q", g.identity, v)
+		}
 	}
-	ops := []dialerd.Op{dialerd.Delete("p/" + id)}
-	if v, _ := g.deps.Store.Get(ctx, g.identity, "ph/"+p.Phone); string(v) == id {
-		ops = append(ops, dialerd.Delete("ph/"+p.Phone))
-	}
-	return g.write(ops)
+	g.seqLoaded = true
+	return nil
 }
 
 // ProspectPage is one page of a list's prospects.

@@ -7,4 +7,9 @@
 // generator in load.go, which times every request from the moment it was
 // due, not from when it was sent, so a stalled server cannot hide its
 // stall (coordinated omission).
+//
+// The upload scenario sends a CSV file of bench/prospectgen, whose known
+// counts of invalid and duplicate rows the server's are checked against,
+// and compares the time with raw Pebble and PostgreSQL's COPY of the same
+// rows on the same disk.
 package bench

@@ -50,6 +50,27 @@ func (s *Store) Get(ctx context.Context, identity, key string) ([]byte, error) {
 	return rep.Value, nil
 }
 
+// GetMany implements dialerd.Store. Grains read their own identity, which
+// lives here; a read for another node's identity is a Get per key.
+func (s *Store) GetMany(ctx context.Context, identity string, keys []string) ([][]byte, error) {
+	owner, _ := s.r.Owner(identity)
+	if owner == s.r.cfg.Self {
+		if err := s.r.Serving(identity); err != nil {
+			return nil, err
+		}
+		return s.r.local.GetMany(ctx, identity, keys)
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := s.Get(ctx, identity, k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // Scan implements dialerd.Store.
 func (s *Store) Scan(ctx context.Context, identity, prefix string, fn func(string, []byte) error) error {
 	owner, _ := s.r.Owner(identity)

@@ -133,13 +133,4 @@ func invalidToken() error {
 }
 
 // replyBody unwraps a grain's reply into its body or its error.
-func replyBody(res any) ([]byte, error) {
-	r, ok := res.(*pb.Reply)
-	if !ok {
-		return nil, dialerd.Errorf(dialerd.EINTERNAL, "unexpected reply %T", res)
-	}
-	if r.Error != nil {
-		return nil, actors.ErrorFromPB(r.Error)
-	}
-	return r.Body, nil
-}
+func replyBody(res any) ([]byte, error) { return actors.ReplyBody(res) }

@@ -5,7 +5,6 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/valyala/fasthttp"
 
@@ -13,23 +12,7 @@ import (
 	"github.com/dialerd/dialerd/actors"
 	"github.com/dialerd/dialerd/actors/pb"
 	"github.com/dialerd/dialerd/intake"
-	"github.com/dialerd/dialerd/phone"
 )
-
-// parsers keeps one phone parser per locale (they cache what they learn).
-var parsers sync.Map // locale → *phone.Parser
-
-func parserFor(locale string) (*phone.Parser, error) {
-	if p, ok := parsers.Load(locale); ok {
-		return p.(*phone.Parser), nil
-	}
-	p, err := phone.NewParser(locale)
-	if err != nil {
-		return nil, err
-	}
-	actual, _ := parsers.LoadOrStore(locale, p)
-	return actual.(*phone.Parser), nil
-}
 
 // prospectValues reads a single prospect from form data (as in the API
 // reference) or a JSON object of strings (custom fields under "fields"), and
@@ -131,7 +114,7 @@ func (s *Server) addProspect(r *request) error {
 	if err != nil {
 		return err
 	}
-	parser, err := parserFor(camp.LocaleName)
+	parser, err := intake.ParserFor(camp.LocaleName)
 	if err != nil {
 		return err
 	}
@@ -139,35 +122,34 @@ func (s *Server) addProspect(r *request) error {
 	if err != nil {
 		return err
 	}
+	// The campaign decides duplicates across all its lists; the number is
+	// claimed before it is added, and released if the add fails.
+	claim := dialerd.PhoneClaim{Phones: []string{p.Phone}, List: uuid, Key: "a:" + s.cfg.NewID(), Dedupe: dedupe}
+	body, _ := json.Marshal(claim)
+	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, camp.Slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_CLAIM_PHONES, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: body})
+	if err != nil {
+		return err
+	}
+	reply, err := replyBody(res)
+	if err != nil {
+		return err
+	}
+	var dups []int
+	if err := json.Unmarshal(reply, &dups); err != nil {
+		return err
+	}
+	if len(dups) > 0 {
+		return dialerd.Errorf(dialerd.ECONFLICT, "%s is already in campaign %q (added less than dupe_days = %d days ago).", p.Phone, camp.Slug, camp.DupeDays)
+	}
 	rec, _ := json.Marshal(p)
-	res, err := s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_ADD_PROSPECT, Scope: actors.ScopeToPB(r.p), Body: rec, Dedupe: dedupe})
-	if err != nil {
-		return err
-	}
-	added, err := replyBody(res)
-	if err != nil {
-		return err
-	}
-	var saved dialerd.Prospect
-	if err := json.Unmarshal(added, &saved); err != nil {
-		return err
-	}
-	// The number must also be new to the campaign's other lists (within
-	// dupe_days); if not, undo the add.
-	claim, _ := json.Marshal(actors.PhoneClaim{Phones: []string{p.Phone}, Holder: uuid, Dedupe: dedupe})
-	res, err = s.cfg.Grains.Request(r.c, actors.KindCampaign, camp.Slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_CLAIM_PHONES, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: claim})
+	res, err = s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_ADD_PROSPECT, Scope: actors.ScopeToPB(r.p), Body: rec})
+	var added []byte
 	if err == nil {
-		var body []byte
-		if body, err = replyBody(res); err == nil {
-			var dups []string
-			if json.Unmarshal(body, &dups) == nil && len(dups) > 0 {
-				err = dialerd.Errorf(dialerd.ECONFLICT, "%s is already in campaign %q (added less than dupe_days = %d days ago).", p.Phone, camp.Slug, camp.DupeDays)
-			}
-		}
+		added, err = replyBody(res)
 	}
 	if err != nil {
-		if _, uerr := s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_REMOVE_PROSPECT, Scope: actors.ScopeToPB(r.p), Cursor: saved.ID}); uerr != nil {
-			s.log.Error("could not undo a prospect add", "list", uuid, "prospect", saved.ID, "err", uerr)
+		if _, rerr := s.cfg.Grains.Request(r.c, actors.KindCampaign, camp.Slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_RELEASE_PHONES, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: body}); rerr != nil {
+			s.log.Error("could not release a claimed number", "campaign", camp.Slug, "phone", p.Phone, "err", rerr)
 		}
 		return err
 	}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,8 +44,14 @@ type Config struct {
 	Addr string
 	// BootstrapToken, when set, is an admin token that needs no record.
 	BootstrapToken string
-	// MaxJSONBody bounds JSON request bodies. Default DefaultMaxJSONBody.
+	// MaxJSONBody bounds request bodies other than uploads. Default
+	// DefaultMaxJSONBody.
 	MaxJSONBody int
+	// MaxUploadBytes bounds an uploaded file. Default DefaultMaxUploadBytes.
+	MaxUploadBytes int64
+	// UploadReadTimeout bounds the reading of an upload's request. Default
+	// 30 minutes.
+	UploadReadTimeout time.Duration
 	// RequestTimeout bounds a listing (an index scan). Default 10 s.
 	RequestTimeout time.Duration
 	// AuthCacheTTL is how long a resolved token is trusted before it is
@@ -80,6 +87,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxJSONBody <= 0 {
 		cfg.MaxJSONBody = DefaultMaxJSONBody
 	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.UploadReadTimeout <= 0 {
+		cfg.UploadReadTimeout = 30 * time.Minute
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}
@@ -98,7 +111,13 @@ func New(cfg Config) *Server {
 		NoDefaultServerHeader: false,
 		NoDefaultDate:         true,
 		ErrorHandler:          s.errorHandler,
-		Logger:                fasthttpLogger{s.log},
+		// Bodies are streamed so an upload is never held whole; boundBody
+		// enforces MaxJSONBody on the other routes, and fasthttp must not
+		// parse multipart forms (to temporary files) before the handler.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		HeaderReceived:               s.headerReceived,
+		Logger:                       fasthttpLogger{s.log},
 	}
 	return s
 }
@@ -126,6 +145,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.ShutdownWithContext(ctx)
 	<-s.done
 	return err
+}
+
+// headerReceived gives uploads the time a large file needs. For other
+// routes, a body declared larger than allowed must be refused without
+// waiting for it: with streamed bodies fasthttp first reads up to 8 KiB of
+// it, so the read-ahead is cut to one byte and boundBody answers 413.
+func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if h.IsPost() && bytes.HasPrefix(h.RequestURI(), []byte(apiPrefix+"upload/")) {
+		return fasthttp.RequestConfig{ReadTimeout: s.cfg.UploadReadTimeout}
+	}
+	if h.ContentLength() > s.cfg.MaxJSONBody {
+		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
+	}
+	return fasthttp.RequestConfig{}
 }
 
 // errorHandler answers requests fasthttp rejects before the handler runs
@@ -178,6 +211,10 @@ func match(parts []string) *route {
 		return routeProspectAdd
 	case len(parts) == 2 && parts[0] == "token":
 		return routeToken
+	case len(parts) == 2 && parts[0] == "upload":
+		return routeUpload
+	case len(parts) == 3 && parts[0] == "upload" && parts[2] == "retry":
+		return routeUploadRetry
 	}
 	return nil
 }
@@ -193,6 +230,9 @@ var (
 	routeProspectAdd    = &route{"/api/v/prospect/{list}/", map[string]handler{"POST": (*Server).addProspect}}
 	routeCluster        = &route{"/api/v/cluster/", map[string]handler{"GET": (*Server).clusterInfo}}
 	routeToken          = &route{"/api/v/token/{id}/", map[string]handler{"GET": (*Server).getToken, "DELETE": (*Server).deleteToken}}
+	// POST names a list (by slug or uuid) to upload to; GET names an upload.
+	routeUpload      = &route{"/api/v/upload/{id}/", map[string]handler{"GET": (*Server).getUpload, "POST": (*Server).createUpload}}
+	routeUploadRetry = &route{"/api/v/upload/{uuid}/retry/", map[string]handler{"POST": (*Server).retryUpload}}
 )
 
 const apiPrefix = "/api/v/"
@@ -252,7 +292,14 @@ func (s *Server) api(ctx *fasthttp.RequestCtx, path string) string {
 	// handlers that scan bound themselves with cfg.RequestTimeout. A context
 	// with a deadline per request would cost a timer on the hot path.
 	c := context.Background()
-	p, err := s.auth.authenticate(c, ctx)
+	var err error
+	if rt != routeUpload || !ctx.IsPost() {
+		err = s.boundBody(ctx)
+	}
+	var p dialerd.Principal
+	if err == nil {
+		p, err = s.auth.authenticate(c, ctx)
+	}
 	if err == nil {
 		err = h(s, &request{ctx: ctx, c: c, p: p, parts: parts})
 	}

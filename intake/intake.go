@@ -7,6 +7,8 @@ package intake
 import (
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/dialerd/dialerd"
@@ -19,10 +21,49 @@ const (
 	MaxCustomField = 100
 )
 
+// parsers keeps one phone parser per locale: they cache what they learn.
+var parsers sync.Map // locale → *phone.Parser
+
+// ParserFor returns the shared phone parser of a locale.
+func ParserFor(locale string) (*phone.Parser, error) {
+	if p, ok := parsers.Load(locale); ok {
+		return p.(*phone.Parser), nil
+	}
+	p, err := phone.NewParser(locale)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := parsers.LoadOrStore(locale, p)
+	return actual.(*phone.Parser), nil
+}
+
+// canonicals remembers the canonical column of names seen: a file repeats
+// its header's names on every row. Bounded, since single adds bring
+// arbitrary names.
+var (
+	canonicals     sync.Map // name → canonical column ("" for custom)
+	canonicalsSize atomic.Int32
+)
+
+const maxCanonicals = 4096
+
+func canonical(name string) string {
+	if c, ok := canonicals.Load(name); ok {
+		return c.(string)
+	}
+	c := dialerd.CanonicalColumn(name)
+	if canonicalsSize.Load() < maxCanonicals {
+		if _, loaded := canonicals.LoadOrStore(name, c); !loaded {
+			canonicalsSize.Add(1)
+		}
+	}
+	return c
+}
+
 // Normalize builds a prospect from named values (column or field name →
 // value). Unknown names become custom fields. Errors are per field.
 func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Locale) (dialerd.Prospect, error) {
-	p := dialerd.Prospect{Fields: map[string]string{}, Status: dialerd.ProspectUnresolved, Timezones: []string{}}
+	p := dialerd.Prospect{ProspectData: dialerd.ProspectData{Fields: map[string]string{}, Status: dialerd.ProspectUnresolved, Timezones: []string{}}}
 	fe := dialerd.FieldErrors{}
 	var rawPhone, tz string
 	seen := map[string]string{}
@@ -37,7 +78,7 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 			fe.Add(name, "Must be UTF-8 text of at most 1000 bytes.")
 			continue
 		}
-		col := dialerd.CanonicalColumn(name)
+		col := canonical(name)
 		if col == "" {
 			if len(p.Fields) >= MaxCustomField {
 				fe.Add(name, "Too many custom fields (at most 100).")

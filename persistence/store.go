@@ -1,15 +1,19 @@
 package persistence
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/dialerd/dialerd"
@@ -65,7 +69,19 @@ func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	po := &pebble.Options{Logger: pebbleLogger{opts.Logger.With("component", "pebble")}}
+	po := &pebble.Options{
+		Logger: pebbleLogger{opts.Logger.With("component", "pebble")},
+		// Most reads are point reads of keys that are often absent (is
+		// this number already in the campaign?): bloom filters answer
+		// those without reading a block, and a larger cache and memtable
+		// keep an upload's working set off the disk. Together they bound
+		// memory at roughly CacheSize + 2 × MemTableSize.
+		CacheSize:    128 << 20,
+		MemTableSize: 64 << 20,
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
 	dir := opts.Dir
 	if opts.InMemory {
 		po.FS = vfs.NewMem()
@@ -137,6 +153,43 @@ func (s *Store) Get(_ context.Context, identity, key string) ([]byte, error) {
 	return out, nil
 }
 
+// GetMany implements dialerd.Store: the keys are visited in key order by
+// one iterator, so each block and filter is read once per call rather than
+// once per key.
+func (s *Store) GetMany(_ context.Context, identity string, keys []string) ([][]byte, error) {
+	if err := checkName("identity", identity); err != nil {
+		return nil, err
+	}
+	base := prefix(ShardOf(identity), nsData, identity)
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
+	if err != nil {
+		return nil, fmt.Errorf("persistence: iter: %w", err)
+	}
+	defer it.Close()
+	out := make([][]byte, len(keys))
+	k := base[:len(base):len(base)]
+	for _, i := range order {
+		k = append(k[:len(base)], keys[i]...)
+		if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("persistence: get: %w", err)
+		}
+		out[i] = append(make([]byte, 0, len(v)), v...)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("persistence: get: %w", err)
+	}
+	return out, nil
+}
+
 // Scan implements dialerd.Store.
 func (s *Store) Scan(_ context.Context, identity, keyPrefix string, fn func(string, []byte) error) error {
 	if err := checkName("identity", identity); err != nil {
@@ -203,28 +256,54 @@ func addOps(b *pebble.Batch, identity string, ops []dialerd.Op) error {
 		return err
 	}
 	shard := ShardOf(identity)
-	for _, op := range ops {
-		var err error
+	type rec struct {
+		key, value  []byte
+		del, ranged bool
+		at          int // position in ops: equal keys keep their order
+	}
+	recs := make([]rec, 0, len(ops))
+	ranged := false
+	for i, op := range ops {
 		switch op.Kind {
 		case dialerd.OpSet:
-			err = b.Set(dataKey(identity, op.Key), op.Value, nil)
+			recs = append(recs, rec{key: dataKey(identity, op.Key), value: op.Value, at: i})
 		case dialerd.OpDelete:
-			err = b.Delete(dataKey(identity, op.Key), nil)
+			recs = append(recs, rec{key: dataKey(identity, op.Key), del: true, at: i})
 		case dialerd.OpDeleteAll:
-			p := prefix(shard, nsData, identity)
-			err = b.DeleteRange(p, prefixEnd(p), nil)
+			ranged = true
+			recs = append(recs, rec{key: prefix(shard, nsData, identity), ranged: true})
 		case dialerd.OpIndexSet, dialerd.OpIndexDelete:
-			if err = checkName("index", op.Index); err != nil {
+			if err := checkName("index", op.Index); err != nil {
 				return err
 			}
 			k := append(prefix(shard, nsIndex, op.Index), op.Key...)
-			if op.Kind == dialerd.OpIndexSet {
-				err = b.Set(k, op.Value, nil)
-			} else {
-				err = b.Delete(k, nil)
-			}
+			recs = append(recs, rec{key: k, value: op.Value, del: op.Kind == dialerd.OpIndexDelete, at: i})
 		default:
 			return dialerd.Errorf(dialerd.EINTERNAL, "persistence: unknown op %d", op.Kind)
+		}
+	}
+	// A memtable inserts keys that come in order far faster (it resumes
+	// from where the last insert landed), and a batch of prospects
+	// interleaves two key ranges. The order within a batch matters only
+	// for one key written twice (ties keep their order: the last still
+	// wins) and around a range delete (then nothing is reordered).
+	if !ranged {
+		slices.SortFunc(recs, func(a, b rec) int {
+			if c := bytes.Compare(a.key, b.key); c != 0 {
+				return c
+			}
+			return a.at - b.at
+		})
+	}
+	for _, r := range recs {
+		var err error
+		switch {
+		case r.ranged:
+			err = b.DeleteRange(r.key, prefixEnd(r.key), nil)
+		case r.del:
+			err = b.Delete(r.key, nil)
+		default:
+			err = b.Set(r.key, r.value, nil)
 		}
 		if err != nil {
 			return fmt.Errorf("persistence: batch: %w", err)

@@ -35,8 +35,8 @@ const (
 	CampaignOp_CAMPAIGN_PATCH          CampaignOp = 4
 	CampaignOp_CAMPAIGN_DELETE         CampaignOp = 5
 	CampaignOp_CAMPAIGN_STATUS         CampaignOp = 6
-	CampaignOp_CAMPAIGN_CLAIM_PHONES   CampaignOp = 7 // body: {"phones": [...], "holder": list uuid, "dedupe": bool}
-	CampaignOp_CAMPAIGN_RELEASE_PHONES CampaignOp = 8 // body: {"phones": [...], "holder": list uuid}
+	CampaignOp_CAMPAIGN_CLAIM_PHONES   CampaignOp = 7 // body: actors.PhoneClaim; answers the positions that are duplicates
+	CampaignOp_CAMPAIGN_RELEASE_PHONES CampaignOp = 8 // body: actors.PhoneClaim; forgets numbers its key claimed
 )
 
 // Enum value maps for CampaignOp.
@@ -147,34 +147,52 @@ func (TokenOp) EnumDescriptor() ([]byte, []int) {
 type ListOp int32
 
 const (
-	ListOp_LIST_OP_UNSPECIFIED  ListOp = 0
-	ListOp_LIST_GET             ListOp = 1
-	ListOp_LIST_CREATE          ListOp = 2
-	ListOp_LIST_DELETE          ListOp = 3
-	ListOp_LIST_ADD_PROSPECT    ListOp = 4 // body: the prospect; dedupe: refuse a phone already in the list
-	ListOp_LIST_PROSPECTS       ListOp = 5 // status, cursor, limit
-	ListOp_LIST_REMOVE_PROSPECT ListOp = 6 // cursor carries the prospect id
+	ListOp_LIST_OP_UNSPECIFIED ListOp = 0
+	ListOp_LIST_GET            ListOp = 1
+	ListOp_LIST_CREATE         ListOp = 2
+	ListOp_LIST_DELETE         ListOp = 3
+	ListOp_LIST_ADD_PROSPECT   ListOp = 4  // body: the prospect, already claimed in the campaign
+	ListOp_LIST_PROSPECTS      ListOp = 5  // status, cursor, limit
+	ListOp_LIST_UPLOAD_BEGIN   ListOp = 7  // upload; body: the dialerd.Upload the front end prepared
+	ListOp_LIST_UPLOAD_CHUNK   ListOp = 8  // upload, index; body: the file's bytes at chunk index
+	ListOp_LIST_UPLOAD_COMMIT  ListOp = 9  // upload, index = chunks, dedupe: the file is whole; process it
+	ListOp_LIST_UPLOAD_ABORT   ListOp = 10 // upload: forget an upload still being received
+	ListOp_LIST_UPLOAD_GET     ListOp = 11 // upload
+	ListOp_LIST_UPLOAD_RETRY   ListOp = 12 // upload: re-run a failed upload's unfinished batches
+	ListOp_LIST_RESUME         ListOp = 13 // resume the list's interrupted uploads
 )
 
 // Enum value maps for ListOp.
 var (
 	ListOp_name = map[int32]string{
-		0: "LIST_OP_UNSPECIFIED",
-		1: "LIST_GET",
-		2: "LIST_CREATE",
-		3: "LIST_DELETE",
-		4: "LIST_ADD_PROSPECT",
-		5: "LIST_PROSPECTS",
-		6: "LIST_REMOVE_PROSPECT",
+		0:  "LIST_OP_UNSPECIFIED",
+		1:  "LIST_GET",
+		2:  "LIST_CREATE",
+		3:  "LIST_DELETE",
+		4:  "LIST_ADD_PROSPECT",
+		5:  "LIST_PROSPECTS",
+		7:  "LIST_UPLOAD_BEGIN",
+		8:  "LIST_UPLOAD_CHUNK",
+		9:  "LIST_UPLOAD_COMMIT",
+		10: "LIST_UPLOAD_ABORT",
+		11: "LIST_UPLOAD_GET",
+		12: "LIST_UPLOAD_RETRY",
+		13: "LIST_RESUME",
 	}
 	ListOp_value = map[string]int32{
-		"LIST_OP_UNSPECIFIED":  0,
-		"LIST_GET":             1,
-		"LIST_CREATE":          2,
-		"LIST_DELETE":          3,
-		"LIST_ADD_PROSPECT":    4,
-		"LIST_PROSPECTS":       5,
-		"LIST_REMOVE_PROSPECT": 6,
+		"LIST_OP_UNSPECIFIED": 0,
+		"LIST_GET":            1,
+		"LIST_CREATE":         2,
+		"LIST_DELETE":         3,
+		"LIST_ADD_PROSPECT":   4,
+		"LIST_PROSPECTS":      5,
+		"LIST_UPLOAD_BEGIN":   7,
+		"LIST_UPLOAD_CHUNK":   8,
+		"LIST_UPLOAD_COMMIT":  9,
+		"LIST_UPLOAD_ABORT":   10,
+		"LIST_UPLOAD_GET":     11,
+		"LIST_UPLOAD_RETRY":   12,
+		"LIST_RESUME":         13,
 	}
 )
 
@@ -595,6 +613,8 @@ type ListRequest struct {
 	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
 	Cursor        string                 `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	Limit         uint32                 `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
+	Upload        string                 `protobuf:"bytes,8,opt,name=upload,proto3" json:"upload,omitempty"`
+	Index         uint32                 `protobuf:"varint,9,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -678,8 +698,23 @@ func (x *ListRequest) GetLimit() uint32 {
 	return 0
 }
 
-// SlugRequest goes to grain listslug/<slug>: the registry that keeps list
-// slugs unique across the cluster.
+func (x *ListRequest) GetUpload() string {
+	if x != nil {
+		return x.Upload
+	}
+	return ""
+}
+
+func (x *ListRequest) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+// SlugRequest goes to grain listslug/<slug>, the registry that keeps list
+// slugs unique across the cluster, or upload/<uuid>, which names the list an
+// upload belongs to.
 type SlugRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Op            SlugOp                 `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.SlugOp" json:"op,omitempty"`
@@ -769,7 +804,7 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\"G\n" +
 	"\fTokenRequest\x12#\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.TokenOpR\x02op\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\"\xcc\x01\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\"\xfa\x01\n" +
 	"\vListRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.ListOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
@@ -777,7 +812,9 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x06dedupe\x18\x04 \x01(\bR\x06dedupe\x12\x16\n" +
 	"\x06status\x18\x05 \x01(\tR\x06status\x12\x16\n" +
 	"\x06cursor\x18\x06 \x01(\tR\x06cursor\x12\x14\n" +
-	"\x05limit\x18\a \x01(\rR\x05limit\"]\n" +
+	"\x05limit\x18\a \x01(\rR\x05limit\x12\x16\n" +
+	"\x06upload\x18\b \x01(\tR\x06upload\x12\x14\n" +
+	"\x05index\x18\t \x01(\rR\x05index\"]\n" +
 	"\vSlugRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.SlugOpR\x02op\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x16\n" +
@@ -797,15 +834,22 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x14TOKEN_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTOKEN_GET\x10\x01\x12\x10\n" +
 	"\fTOKEN_CREATE\x10\x02\x12\x10\n" +
-	"\fTOKEN_DELETE\x10\x03*\x96\x01\n" +
+	"\fTOKEN_DELETE\x10\x03*\x9c\x02\n" +
 	"\x06ListOp\x12\x17\n" +
 	"\x13LIST_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bLIST_GET\x10\x01\x12\x0f\n" +
 	"\vLIST_CREATE\x10\x02\x12\x0f\n" +
 	"\vLIST_DELETE\x10\x03\x12\x15\n" +
 	"\x11LIST_ADD_PROSPECT\x10\x04\x12\x12\n" +
-	"\x0eLIST_PROSPECTS\x10\x05\x12\x18\n" +
-	"\x14LIST_REMOVE_PROSPECT\x10\x06*S\n" +
+	"\x0eLIST_PROSPECTS\x10\x05\x12\x15\n" +
+	"\x11LIST_UPLOAD_BEGIN\x10\a\x12\x15\n" +
+	"\x11LIST_UPLOAD_CHUNK\x10\b\x12\x16\n" +
+	"\x12LIST_UPLOAD_COMMIT\x10\t\x12\x15\n" +
+	"\x11LIST_UPLOAD_ABORT\x10\n" +
+	"\x12\x13\n" +
+	"\x0fLIST_UPLOAD_GET\x10\v\x12\x15\n" +
+	"\x11LIST_UPLOAD_RETRY\x10\f\x12\x0f\n" +
+	"\vLIST_RESUME\x10\r\"\x04\b\x06\x10\x06*S\n" +
 	"\x06SlugOp\x12\x17\n" +
 	"\x13SLUG_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bSLUG_GET\x10\x01\x12\x10\n" +

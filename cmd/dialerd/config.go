@@ -50,6 +50,8 @@ type Config struct {
 	// Pprof, when set, serves net/http/pprof on this address (loopback
 	// only in practice: it exposes internals).
 	Pprof string
+	// MaxUploadBytes bounds an uploaded CSV file.
+	MaxUploadBytes int64
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -62,7 +64,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return def
 	}
 	var c Config
-	var join, clockStart, logLevel, speed, replicas string
+	var join, clockStart, logLevel, speed, replicas, maxUpload string
 	fs.StringVar(&c.HTTP, "http", env("http", "127.0.0.1:8080"), "API listen address")
 	fs.StringVar(&c.Data, "data", env("data", "./data"), "data directory")
 	fs.StringVar(&c.Bind, "bind", env("bind", "127.0.0.1:7946"), "gossip listen address (TCP+UDP)")
@@ -76,6 +78,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&clockStart, "clock-start", env("clock-start", ""), "virtual clock start, RFC 3339 (default now)")
 	fs.StringVar(&c.BootstrapToken, "bootstrap-token", env("bootstrap-token", ""), "admin token accepted without a record")
 	fs.StringVar(&c.Pprof, "pprof", env("pprof", ""), "serve net/http/pprof on this address (debugging)")
+	fs.StringVar(&maxUpload, "max-upload-bytes", env("max-upload-bytes", "1073741824"), "largest CSV file an upload accepts")
 	fs.StringVar(&logLevel, "log-level", env("log-level", "info"), "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err}
@@ -94,6 +97,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if c.Replicas, err = strconv.Atoi(replicas); err != nil {
 		return c, usageError{fmt.Errorf("--replicas: %w", err)}
+	}
+	if c.MaxUploadBytes, err = strconv.ParseInt(maxUpload, 10, 64); err != nil || c.MaxUploadBytes < 1 {
+		return c, usageError{fmt.Errorf("--max-upload-bytes: want a positive number of bytes, got %q", maxUpload)}
 	}
 	if clockStart != "" {
 		if c.ClockStart, err = time.Parse(time.RFC3339, clockStart); err != nil {

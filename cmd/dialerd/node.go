@@ -30,6 +30,8 @@ type Node struct {
 	node     *cluster.Node
 	http     *dhttp.Server
 	stopping atomic.Bool
+	// stopResume ends the loop that resumes interrupted uploads.
+	stopResume context.CancelFunc
 }
 
 func newLogger(level slog.Level, w io.Writer) *slog.Logger {
@@ -87,7 +89,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
-	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain}
+	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain, Request: node.Request}
 	if err := node.Start(actors.Kinds(deps)); err != nil {
 		store.Close()
 		return nil, err
@@ -102,6 +104,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	n.http = dhttp.New(dhttp.Config{
 		Addr:           cfg.HTTP,
 		BootstrapToken: cfg.BootstrapToken,
+		MaxUploadBytes: cfg.MaxUploadBytes,
 		Grains:         node,
 		Catalog:        &actors.Catalog{Store: node.Store()},
 		NewID:          uuid.NewString,
@@ -116,6 +119,9 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		store.Close()
 		return nil, fmt.Errorf("http: %w", err)
 	}
+	rctx, stopResume := context.WithCancel(context.Background())
+	n.stopResume = stopResume
+	go actors.ResumeUploads(rctx, node.Store(), node.Request, 10*time.Second, log)
 	if cfg.Pprof != "" {
 		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
@@ -161,6 +167,7 @@ func loadNodeID(dir string) (string, error) {
 func (n *Node) Close() error {
 	n.stopping.Store(true)
 	n.log.Info("shutting down")
+	n.stopResume()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var errs []error

@@ -3,6 +3,7 @@
 // its section of bench/RESULTS.md.
 //
 //	go run ./bench/cmd/bench -scenario http-path [-duration 10s] [-out bench/RESULTS.md]
+//	go run ./bench/cmd/bench -scenario upload [-rows 1000000]
 package main
 
 import (
@@ -20,9 +21,10 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster")
+	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
+	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload scenario sends")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
 	flag.Parse()
 
@@ -37,6 +39,8 @@ func main() {
 		section, err = runHTTPPath(ctx, h, *duration, *rounds)
 	case "cluster":
 		section, err = runCluster(ctx, h, *duration)
+	case "upload":
+		section, err = runUpload(ctx, h, *rows)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

@@ -1,0 +1,55 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors/pb"
+)
+
+// ResumeUploads finds the lists with unfinished uploads and asks each to
+// resume them, every interval until ctx ends. After a crash nothing else
+// would wake those lists' grains; after a shard hand-over the new owner's
+// grain starts only when asked. Asking a list that is already working is
+// harmless: it resumes only uploads nothing is running.
+func ResumeUploads(ctx context.Context, store dialerd.Store, request RequestFunc, interval time.Duration, log *slog.Logger) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		resumeOnce(ctx, store, request, log)
+		t.Reset(interval)
+	}
+}
+
+func resumeOnce(ctx context.Context, store dialerd.Store, request RequestFunc, log *slog.Logger) {
+	c, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	lists := map[string]bool{}
+	err := store.ScanIndex(c, indexUploadActive, "", func(key string, _ []byte) error {
+		if list, _, ok := strings.Cut(key, "\x00"); ok {
+			lists[list] = true
+		}
+		return nil
+	})
+	if err != nil {
+		log.Debug("listing unfinished uploads failed; will try again", "err", err)
+		return
+	}
+	for list := range lists {
+		res, err := request(c, KindList, list, &pb.ListRequest{Op: pb.ListOp_LIST_RESUME, Scope: ScopeToPB(dialerd.Principal{Admin: true})})
+		if err == nil {
+			_, err = ReplyBody(res)
+		}
+		if err != nil {
+			log.Warn("could not resume a list's uploads; will try again", "list", list, "err", err)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package dialerd
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestDuplicates(t *testing.T) {
+	const day = 86400
+	now := int64(100 * day)
+	other := &PhoneRecord{List: "l2", Key: "a:1", Added: now - 10*day}
+	old := &PhoneRecord{List: "l2", Key: "a:1", Added: now - 40*day}
+	sameBatch := &PhoneRecord{List: "l1", Key: "u:x:3", Upload: "x", Added: now - 10*day}
+	earlierBatch := &PhoneRecord{List: "l1", Key: "u:x:1", Upload: "x", Added: now}
+	otherUpload := &PhoneRecord{List: "l1", Key: "u:y:1", Upload: "y", Added: now - 40*day}
+	claim := func(dedupe bool, phones ...string) PhoneClaim {
+		return PhoneClaim{Phones: phones, List: "l1", Key: "u:x:3", Upload: "x", Dedupe: dedupe}
+	}
+	tests := []struct {
+		name     string
+		c        PhoneClaim
+		prev     []*PhoneRecord
+		dupeDays int
+		want     []int
+	}{
+		{"new numbers", claim(true, "a", "b"), []*PhoneRecord{nil, nil}, 30, []int{}},
+		{"in another list within dupe_days", claim(true, "a"), []*PhoneRecord{other}, 30, []int{0}},
+		{"in another list after dupe_days", claim(true, "a"), []*PhoneRecord{old}, 30, []int{}},
+		{"exactly dupe_days ago is not a duplicate", claim(true, "a"), []*PhoneRecord{{Key: "k", Added: now - 30*day}}, 30, []int{}},
+		{"retried claim is not its own duplicate", claim(true, "a"), []*PhoneRecord{sameBatch}, 30, []int{}},
+		{"earlier batch of the same file", claim(true, "a"), []*PhoneRecord{earlierBatch}, 30, []int{0}},
+		{"same file with dupe_days 0", claim(true, "a"), []*PhoneRecord{earlierBatch}, 0, []int{0}},
+		{"another list with dupe_days 0", claim(true, "a"), []*PhoneRecord{other}, 0, []int{}},
+		{"older upload past dupe_days", claim(true, "a"), []*PhoneRecord{otherUpload}, 30, []int{}},
+		{"repeated within the claim", claim(true, "a", "b", "a", "a"), []*PhoneRecord{nil, nil, nil, nil}, 30, []int{2, 3}},
+		{"repeated within the claim, retried", claim(true, "a", "a"), []*PhoneRecord{sameBatch, sameBatch}, 30, []int{1}},
+		{"dedupe off", claim(false, "a", "a"), []*PhoneRecord{other, other}, 30, []int{}},
+		{"dupe_days -1", claim(true, "a", "a"), []*PhoneRecord{other, other}, -1, []int{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Duplicates(tt.c, tt.prev, tt.dupeDays, now); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Duplicates = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -24,6 +24,10 @@ test-short:
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz=FuzzCampaignApplyJSON -fuzztime=$${FUZZTIME:-30s} .
+	$(GO) test -run='^$$' -fuzz=FuzzCSVReader -fuzztime=$${FUZZTIME:-30s} ./intake
+	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=$${FUZZTIME:-30s} ./intake
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-30s} ./phone
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeRaftLog -fuzztime=$${FUZZTIME:-30s} ./persistence
 
 bench: ## the bench harness; writes bench/RESULTS.md
 	$(GO) run ./bench/cmd/bench $(BENCHFLAGS)

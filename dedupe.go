@@ -1,19 +1,31 @@
 package dialerd
 
+import (
+	"strconv"
+	"strings"
+)
+
 // PhoneRecord is a campaign's record of a number it holds: the list that
 // added it, the claim that did (so a retried claim is not its own
-// duplicate), the upload the claim belonged to (so a number repeated in one
-// file is a duplicate whatever dupe_days is) and when, in Unix seconds.
+// duplicate; an upload's claim key names the upload, so a number repeated
+// in one file is a duplicate whatever dupe_days is) and when, in Unix
+// seconds. A million of them are written per million rows uploaded: the
+// names are short.
 type PhoneRecord struct {
-	List   string `json:"l"`
-	Key    string `json:"k,omitempty"`
-	Upload string `json:"u,omitempty"`
-	Added  int64  `json:"a"`
+	List  string `json:"l"`
+	Key   string `json:"k,omitempty"`
+	Added int64  `json:"a"`
+}
+
+// UploadClaimKey is the claim key of an upload's batch.
+func UploadClaimKey(upload string, batch int) string {
+	return "u:" + upload + ":" + strconv.Itoa(batch)
 }
 
 // PhoneClaim is a list's request to add numbers to a campaign. Key names
 // the claim: the same key claims the same numbers again without finding
 // them duplicates (an upload's batch retried, or resumed after a crash).
+// Upload is set, with an UploadClaimKey, for an upload's batches.
 type PhoneClaim struct {
 	Phones []string `json:"phones"`
 	List   string   `json:"list"`
@@ -44,7 +56,7 @@ func Duplicates(c PhoneClaim, prev []*PhoneRecord, dupeDays int, now int64) []in
 		p := prev[i]
 		switch {
 		case p == nil || p.Key == c.Key:
-		case c.Upload != "" && p.Upload == c.Upload, now-p.Added < window:
+		case c.Upload != "" && strings.HasPrefix(p.Key, "u:"+c.Upload+":"), now-p.Added < window:
 			dups = append(dups, i)
 		}
 	}

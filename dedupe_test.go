@@ -10,11 +10,12 @@ func TestDuplicates(t *testing.T) {
 	now := int64(100 * day)
 	other := &PhoneRecord{List: "l2", Key: "a:1", Added: now - 10*day}
 	old := &PhoneRecord{List: "l2", Key: "a:1", Added: now - 40*day}
-	sameBatch := &PhoneRecord{List: "l1", Key: "u:x:3", Upload: "x", Added: now - 10*day}
-	earlierBatch := &PhoneRecord{List: "l1", Key: "u:x:1", Upload: "x", Added: now}
-	otherUpload := &PhoneRecord{List: "l1", Key: "u:y:1", Upload: "y", Added: now - 40*day}
+	sameBatch := &PhoneRecord{List: "l1", Key: UploadClaimKey("x", 3), Added: now - 10*day}
+	earlierBatch := &PhoneRecord{List: "l1", Key: UploadClaimKey("x", 1), Added: now}
+	otherUpload := &PhoneRecord{List: "l1", Key: UploadClaimKey("y", 1), Added: now - 40*day}
+	prefixUpload := &PhoneRecord{List: "l1", Key: UploadClaimKey("xy", 1), Added: now - 40*day}
 	claim := func(dedupe bool, phones ...string) PhoneClaim {
-		return PhoneClaim{Phones: phones, List: "l1", Key: "u:x:3", Upload: "x", Dedupe: dedupe}
+		return PhoneClaim{Phones: phones, List: "l1", Key: UploadClaimKey("x", 3), Upload: "x", Dedupe: dedupe}
 	}
 	tests := []struct {
 		name     string
@@ -32,6 +33,7 @@ func TestDuplicates(t *testing.T) {
 		{"same file with dupe_days 0", claim(true, "a"), []*PhoneRecord{earlierBatch}, 0, []int{0}},
 		{"another list with dupe_days 0", claim(true, "a"), []*PhoneRecord{other}, 0, []int{}},
 		{"older upload past dupe_days", claim(true, "a"), []*PhoneRecord{otherUpload}, 30, []int{}},
+		{"an upload whose id starts with this one's", claim(true, "a"), []*PhoneRecord{prefixUpload}, 30, []int{}},
 		{"repeated within the claim", claim(true, "a", "b", "a", "a"), []*PhoneRecord{nil, nil, nil, nil}, 30, []int{2, 3}},
 		{"repeated within the claim, retried", claim(true, "a", "a"), []*PhoneRecord{sameBatch, sameBatch}, 30, []int{1}},
 		{"dedupe off", claim(false, "a", "a"), []*PhoneRecord{other, other}, 30, []int{}},

@@ -25,6 +25,9 @@ type Store interface {
 	// Apply writes ops for identity atomically; it returns once they are
 	// durable.
 	Apply(ctx context.Context, identity string, ops []Op) error
+	// ScanAfter is Scan starting past prefix+after: a page that resumes
+	// from a cursor does not walk the keys before it.
+	ScanAfter(ctx context.Context, identity, prefix, after string, fn func(key string, value []byte) error) error
 	// ScanIndex calls fn for every entry of index whose key starts with
 	// prefix. Entries of one shard come in key order; shards in turn.
 	ScanIndex(ctx context.Context, index, prefix string, fn func(key string, value []byte) error) error

@@ -50,6 +50,9 @@ type Upload struct {
 	Invalid    int              `json:"invalid"`
 	Errors     []UploadRowError `json:"errors"`
 
+	// BytesDone is how much of the file the batches done so far cover:
+	// progress while the number of rows is not yet known.
+	BytesDone int64 `json:"bytes_done"`
 	// BatchesTotal is known once the whole file has been read (nil before).
 	BatchesTotal  *int `json:"batches_total"`
 	BatchesDone   int  `json:"batches_done"`
@@ -62,11 +65,13 @@ type Upload struct {
 	FinishedAt *time.Time `json:"finished_at"`
 }
 
-// UploadRowError is why one row was not ingested. Row is the row's line in
-// the file (the header is line 1; a row spanning lines counts from its
-// first); Column is the column at fault, "" when the row as a whole is.
+// UploadRowError is why one row was not ingested. Row numbers rows as a
+// spreadsheet does (the header is row 1); Line is where the row starts in
+// the file (they differ after a quoted field spanning lines); Column is the
+// column at fault, "" when the row as a whole is.
 type UploadRowError struct {
 	Row    int    `json:"row"`
+	Line   int    `json:"line"`
 	Column string `json:"column"`
 	Reason string `json:"reason"`
 }
@@ -78,6 +83,8 @@ type BatchResult struct {
 	Duplicates int              `json:"duplicates"`
 	Invalid    int              `json:"invalid"`
 	Errors     []UploadRowError `json:"errors,omitempty"`
+	// End is the file offset after the batch's last row.
+	End int64 `json:"end"`
 }
 
 // AddBatch counts a finished batch into the upload, keeping the first
@@ -89,6 +96,7 @@ func (u *Upload) AddBatch(b BatchResult) {
 	u.Duplicates += b.Duplicates
 	u.Invalid += b.Invalid
 	u.BatchesDone++
+	u.BytesDone = max(u.BytesDone, b.End)
 	if len(b.Errors) == 0 {
 		return
 	}

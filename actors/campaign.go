@@ -244,7 +244,7 @@ func (g *campaignGrain) claimPhones(body []byte) ([]byte, error) {
 	for _, i := range dups {
 		isDup[i] = true
 	}
-	rec, _ := json.Marshal(dialerd.PhoneRecord{List: c.List, Key: c.Key, Upload: c.Upload, Added: now})
+	rec, _ := json.Marshal(dialerd.PhoneRecord{List: c.List, Key: c.Key, Added: now})
 	ops := make([]dialerd.Op, 0, len(c.Phones))
 	for i, ph := range c.Phones {
 		if !isDup[i] && (prev[i] == nil || prev[i].Key != c.Key) {

@@ -337,11 +337,8 @@ func (g *listGrain) prospects(status, cursor string, limit int) ([]byte, error) 
 	defer cancel()
 	page := ProspectPage{Results: []json.RawMessage{}}
 	errStop := fmt.Errorf("stop")
-	err := g.deps.Store.Scan(ctx, g.identity, "p/", func(key string, v []byte) error {
+	err := g.deps.Store.ScanAfter(ctx, g.identity, "p/", cursor, func(key string, v []byte) error {
 		id := strings.TrimPrefix(key, "p/")
-		if id <= cursor {
-			return nil
-		}
 		if status != "" {
 			var head struct {
 				Status string `json:"status"`

@@ -47,9 +47,10 @@ type parsed struct {
 	index     int
 	rows      int
 	prospects []encodedProspect
-	lines     []int // of prospects
+	rowNums   []int // of prospects
 	invalid   []dialerd.UploadRowError
 	nInvalid  int
+	end       int64 // file offset after the last row
 }
 
 func (l *loader) run(ctx context.Context) {
@@ -103,7 +104,7 @@ func (l *loader) run(ctx context.Context) {
 			}
 			<-produced
 			end.failed = 1
-			end.reason = fmt.Sprintf("Batch %d (rows from line %d) failed: %v. Retry the upload to run it and the batches after it.", c.b.index+1, firstLine(c.b), err)
+			end.reason = fmt.Sprintf("Batch %d (from row %d) failed: %v. Retry the upload to run it and the batches after it.", c.b.index+1, firstRow(c.b), err)
 			return
 		}
 	}
@@ -118,16 +119,19 @@ type claimedBatch struct {
 	err error
 }
 
-func firstLine(b *parsed) int {
-	lines := append([]int{}, b.lines...)
+func firstRow(b *parsed) int {
+	first := 0
+	for _, r := range b.rowNums {
+		if first == 0 || r < first {
+			first = r
+		}
+	}
 	for _, e := range b.invalid {
-		lines = append(lines, e.Row)
+		if first == 0 || e.Row < first {
+			first = e.Row
+		}
 	}
-	sort.Ints(lines)
-	if len(lines) == 0 {
-		return 0
-	}
-	return lines[0]
+	return first
 }
 
 func (l *loader) doneBatches(ctx context.Context) (map[int]bool, error) {
@@ -167,6 +171,7 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 	index, rows := 0, 0
 	b := &parsed{index: 0}
 	emit := func() bool {
+		b.end = rd.Offset()
 		if b.rows > 0 && !done[b.index] {
 			select {
 			case work <- b:
@@ -189,7 +194,7 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 			b.rows++
 			if !done[b.index] {
 				b.nInvalid++
-				b.invalid = append(b.invalid, dialerd.UploadRowError{Row: re.Line, Column: re.Column, Reason: re.Reason})
+				b.invalid = append(b.invalid, dialerd.UploadRowError{Row: re.Row, Line: re.Line, Column: re.Column, Reason: re.Reason})
 			}
 		case err != nil:
 			if src.err != nil || ctx.Err() != nil {
@@ -242,14 +247,14 @@ func (l *loader) normalize(b *parsed, row intake.Row, parser *phone.Parser, loc 
 		var data []byte
 		if data, err = json.Marshal(p.ProspectData); err == nil {
 			b.prospects = append(b.prospects, encodedProspect{phone: p.Phone, data: data})
-			b.lines = append(b.lines, row.Line)
+			b.rowNums = append(b.rowNums, row.Row)
 			return
 		}
 	}
 	b.nInvalid++
 	var de *dialerd.Error
 	if !errors.As(err, &de) || len(de.Fields) == 0 {
-		b.invalid = append(b.invalid, dialerd.UploadRowError{Row: row.Line, Reason: err.Error()})
+		b.invalid = append(b.invalid, dialerd.UploadRowError{Row: row.Row, Line: row.Line, Reason: err.Error()})
 		return
 	}
 	cols := make([]string, 0, len(de.Fields))
@@ -258,7 +263,7 @@ func (l *loader) normalize(b *parsed, row intake.Row, parser *phone.Parser, loc 
 	}
 	sort.Strings(cols)
 	for _, c := range cols {
-		b.invalid = append(b.invalid, dialerd.UploadRowError{Row: row.Line, Column: c, Reason: strings.Join(de.Fields[c], " ")})
+		b.invalid = append(b.invalid, dialerd.UploadRowError{Row: row.Row, Line: row.Line, Column: c, Reason: strings.Join(de.Fields[c], " ")})
 	}
 }
 
@@ -271,7 +276,7 @@ func (l *loader) claim(ctx context.Context, b *parsed) (*batchDone, error) {
 	for i, p := range b.prospects {
 		phones[i] = p.phone
 	}
-	claim, err := json.Marshal(dialerd.PhoneClaim{Phones: phones, List: l.list, Key: claimKey(l.up.UUID, b.index), Upload: l.up.UUID, Dedupe: l.up.Dedupe})
+	claim, err := json.Marshal(dialerd.PhoneClaim{Phones: phones, List: l.list, Key: dialerd.UploadClaimKey(l.up.UUID, b.index), Upload: l.up.UUID, Dedupe: l.up.Dedupe})
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +311,7 @@ func (l *loader) claim(ctx context.Context, b *parsed) (*batchDone, error) {
 	if len(errs) > dialerd.MaxUploadErrors {
 		errs = errs[:dialerd.MaxUploadErrors]
 	}
-	result := dialerd.BatchResult{Rows: b.rows, Accepted: len(accepted), Duplicates: len(dups), Invalid: b.nInvalid, Errors: errs}
+	result := dialerd.BatchResult{Rows: b.rows, Accepted: len(accepted), Duplicates: len(dups), Invalid: b.nInvalid, Errors: errs, End: b.end}
 	return &batchDone{upload: l.up.UUID, index: b.index, prospects: accepted, result: result}, nil
 }
 

@@ -50,6 +50,25 @@ func (s *Store) Get(ctx context.Context, identity, key string) ([]byte, error) {
 	return rep.Value, nil
 }
 
+// ScanAfter implements dialerd.Store. A remote identity is scanned whole
+// and filtered here: grains scan their own identities, which are local.
+func (s *Store) ScanAfter(ctx context.Context, identity, prefix, after string, fn func(string, []byte) error) error {
+	owner, _ := s.r.Owner(identity)
+	if owner == s.r.cfg.Self {
+		if err := s.r.Serving(identity); err != nil {
+			return err
+		}
+		return s.r.local.ScanAfter(ctx, identity, prefix, after, fn)
+	}
+	from := prefix + after
+	return s.Scan(ctx, identity, prefix, func(k string, v []byte) error {
+		if k <= from {
+			return nil
+		}
+		return fn(k, v)
+	})
+}
+
 // GetMany implements dialerd.Store. Grains read their own identity, which
 // lives here; a read for another node's identity is a Get per key.
 func (s *Store) GetMany(ctx context.Context, identity string, keys []string) ([][]byte, error) {

@@ -198,6 +198,10 @@ func (rc *receiver) abortUnlessCommitted() {
 	}
 	if err := rc.call(pb.ListOp_LIST_UPLOAD_ABORT, 0, nil); err != nil {
 		rc.s.log.Warn("could not drop an upload that failed; the list drops it when it next resumes", "upload", rc.id, "err", err)
+		return
+	}
+	if _, err := rc.s.registryCall(rc.r, actors.KindUpload, rc.id, pb.SlugOp_SLUG_RELEASE, rc.list); err != nil {
+		rc.s.log.Warn("could not release a dropped upload's name", "upload", rc.id, "err", err)
 	}
 }
 

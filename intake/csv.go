@@ -29,10 +29,12 @@ type Reader struct {
 	lastLine int
 }
 
-// Row is one data row: its line number in the file (the header is line 1,
-// a quoted field spanning lines counts as its first line) and its values by
-// column name.
+// Row is one data row: its number as a spreadsheet shows it (the header
+// is row 1, so the first data row is row 2), its line in the file (a quoted
+// field spanning lines makes the two differ; a row counts from its first
+// line) and its values by column name.
 type Row struct {
+	Row    int
 	Line   int
 	Values map[string]string
 }
@@ -40,12 +42,15 @@ type Row struct {
 // RowError is a row that cannot be read as a prospect row at all (wrong
 // number of fields, broken quoting): counted invalid, not fatal.
 type RowError struct {
+	Row    int
 	Line   int
 	Column string
 	Reason string
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+func (e *RowError) Error() string {
+	return fmt.Sprintf("row %d (line %d): %s", e.Row, e.Line, e.Reason)
+}
 
 // NewReader reads the header. A file without a phone column, with an empty
 // or duplicate column name, or too many columns, is an EINVALID error
@@ -96,6 +101,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 	return rd, nil
 }
 
+// Offset is how many bytes of the file have been read into rows so far.
+func (r *Reader) Offset() int64 { return r.csv.InputOffset() }
+
 // Header returns the column names as given.
 func (r *Reader) Header() []string { return r.header }
 
@@ -113,7 +121,8 @@ func (r *Reader) Next() (Row, error) {
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return Row{}, &RowError{Line: pe.StartLine, Reason: csvReason(err)}
+		r.records++
+		return Row{}, &RowError{Row: r.records + 1, Line: pe.StartLine, Reason: csvReason(err)}
 	} else if err != nil {
 		return Row{}, err
 	}
@@ -121,13 +130,13 @@ func (r *Reader) Next() (Row, error) {
 	r.lastLine = line
 	r.records++
 	if len(rec) != len(r.header) {
-		return Row{}, &RowError{Line: line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(r.header))}
+		return Row{}, &RowError{Row: r.records + 1, Line: line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(r.header))}
 	}
 	values := make(map[string]string, len(rec))
 	for i, v := range rec {
 		values[r.header[i]] = v
 	}
-	return Row{Line: line, Values: values}, nil
+	return Row{Row: r.records + 1, Line: line, Values: values}, nil
 }
 
 func fileError(msg string) error {

@@ -213,8 +213,24 @@ var allShards = func() []uint16 {
 	return out
 }()
 
+// ScanAfter implements dialerd.Store.
+func (s *Store) ScanAfter(_ context.Context, identity, keyPrefix, after string, fn func(string, []byte) error) error {
+	if err := checkName("identity", identity); err != nil {
+		return err
+	}
+	base := prefix(ShardOf(identity), nsData, identity)
+	within := append(base, keyPrefix...)
+	// The first key past prefix+after is prefix+after+0x00.
+	lower := append(append(append([]byte(nil), within...), after...), 0)
+	return s.scanRange(lower, prefixEnd(within), len(base), fn)
+}
+
 func (s *Store) scan(lower []byte, strip int, fn func(string, []byte) error) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	return s.scanRange(lower, prefixEnd(lower), strip, fn)
+}
+
+func (s *Store) scanRange(lower, upper []byte, strip int, fn func(string, []byte) error) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("persistence: iter: %w", err)
 	}

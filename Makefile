@@ -24,6 +24,7 @@ test-short:
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz=FuzzCampaignApplyJSON -fuzztime=$${FUZZTIME:-30s} .
+	$(GO) test -run='^$$' -fuzz=FuzzAppendJSON -fuzztime=$${FUZZTIME:-30s} .
 	$(GO) test -run='^$$' -fuzz=FuzzCSVReader -fuzztime=$${FUZZTIME:-30s} ./intake
 	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=$${FUZZTIME:-30s} ./intake
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-30s} ./phone

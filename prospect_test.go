@@ -15,13 +15,14 @@ func TestEncodeProspectMatchesMarshal(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 1))
+	pieces := []string{"a", "Z", "09", " ", `"`, `\`, "<", ">", "&", "é", "\u2028", "\u2029", "\x01", "\x1f", "\x7f",
+		"\b", "\f", "\n", "\r", "\t", "\xff", "\xc3", "\xe2\x80", ",", "{", "😀", "\U0010ffff"}
 	str := func() string {
-		const alphabet = "aZ09 \"\\<>&é\u2028\x01,{}"
-		b := []rune{}
+		s := ""
 		for i := r.IntN(8); i > 0; i-- {
-			b = append(b, []rune(alphabet)[r.IntN(len([]rune(alphabet)))])
+			s += pieces[r.IntN(len(pieces))]
 		}
-		return string(b)
+		return s
 	}
 	for i := 0; i < 2000; i++ {
 		p := Prospect{ID: fmt.Sprintf("%012d", r.IntN(1e9)), List: str(), CreatedAt: time.Unix(r.Int64N(4e9), r.Int64N(1e9)).UTC()}
@@ -35,9 +36,27 @@ func TestEncodeProspectMatchesMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, _ := json.Marshal(p.ProspectData)
+		data := p.ProspectData.AppendJSON(nil)
+		if std, _ := json.Marshal(p.ProspectData); !bytes.Equal(data, std) {
+			t.Fatalf("AppendJSON =\n%s\nencoding/json\n%s", data, std)
+		}
 		if got := EncodeProspect(p.ID, p.List, p.CreatedAt, data); !bytes.Equal(got, want) {
 			t.Fatalf("EncodeProspect =\n%s\nwant\n%s", got, want)
 		}
 	}
+}
+
+// FuzzAppendJSON holds the hand-written encoder to encoding/json's bytes.
+func FuzzAppendJSON(f *testing.F) {
+	f.Add("+14155551234", "Ann <b>", "x\u2028\xff", "notes", "a,\"b\"\n")
+	f.Fuzz(func(t *testing.T, phone, name, zone, key, value string) {
+		d := ProspectData{Phone: phone, FirstName: name, Timezones: []string{zone}, Fields: map[string]string{key: value, value: key}, Status: name}
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("AppendJSON =\n%s\nwant\n%s", got, want)
+		}
+	})
 }

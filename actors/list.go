@@ -261,11 +261,7 @@ func (g *listGrain) addProspect(body []byte) ([]byte, error) {
 	if err := json.Unmarshal(body, &p); err != nil || p.Phone == "" {
 		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
 	}
-	data, err := json.Marshal(p.ProspectData)
-	if err != nil {
-		return nil, err
-	}
-	docs, ops, err := g.addOps([]encodedProspect{{phone: p.Phone, data: data}})
+	docs, ops, err := g.addOps([]encodedProspect{{phone: p.Phone, data: p.ProspectData.AppendJSON(nil)}})
 	if err != nil {
 		return nil, err
 	}

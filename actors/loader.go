@@ -163,6 +163,7 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 	if err != nil {
 		return produceResult{total: -1, reason: "The file cannot be read: " + readReason(src, err)}
 	}
+	rd.ReuseValues = true // a row is normalized before the next is read
 	parser, err := intake.ParserFor(l.up.Locale)
 	if err != nil {
 		return produceResult{total: -1, reason: err.Error()}
@@ -244,12 +245,9 @@ func readReason(src *chunkReader, err error) string {
 func (l *loader) normalize(b *parsed, row intake.Row, parser *phone.Parser, loc *dialerd.Locale) {
 	p, err := intake.Normalize(row.Values, parser, loc)
 	if err == nil {
-		var data []byte
-		if data, err = json.Marshal(p.ProspectData); err == nil {
-			b.prospects = append(b.prospects, encodedProspect{phone: p.Phone, data: data})
-			b.rowNums = append(b.rowNums, row.Row)
-			return
-		}
+		b.prospects = append(b.prospects, encodedProspect{phone: p.Phone, data: p.ProspectData.AppendJSON(make([]byte, 0, 384))})
+		b.rowNums = append(b.rowNums, row.Row)
+		return
 	}
 	b.nInvalid++
 	var de *dialerd.Error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -26,6 +27,10 @@ import (
 // replicaActorName is the well-known name of every node's endpoint for
 // replication, reads at the owner, activation and forwarded commands.
 const replicaActorName = "dialerd-replica"
+
+// maxRemoteMessage bounds one gRPC message between nodes (a batch of actor
+// messages).
+const maxRemoteMessage = 256 << 20
 
 // Config configures a node's membership, consensus and actor transport.
 type Config struct {
@@ -135,7 +140,11 @@ func (n *Node) Start(kinds []*cluster.Kind) error {
 	}
 	n.provider = NewProvider(pc)
 	n.lookup = newLookup(shardmap.NodeID(cfg.NodeID), n.repl, n)
-	c := cluster.New(system, cluster.Configure(cfg.Name, n.provider, n.lookup, remote.Configure(host, port),
+	c := cluster.New(system, cluster.Configure(cfg.Name, n.provider, n.lookup, remote.Configure(host, port,
+		// protoactor sends up to 1000 queued messages in one gRPC message,
+		// and upload chunks and their replication are 256 KiB each: gRPC's
+		// default 4 MiB limit would refuse a busy batch.
+		remote.WithServerOptions(grpc.MaxRecvMsgSize(maxRemoteMessage))),
 		cluster.WithKinds(kinds...), cluster.WithRequestTimeout(cfg.RequestTimeout)))
 	n.System, n.Cluster = system, c
 	if _, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &endpoint{n: n} }), replicaActorName); err != nil {

@@ -22,7 +22,12 @@ const (
 // UTF-8 with or without a BOM, quoted fields with embedded newlines, LF or
 // CRLF line ends.
 type Reader struct {
+	// ReuseValues makes Next fill one map for every row: a Row's Values
+	// are then only valid until the next call.
+	ReuseValues bool
+
 	csv      *csv.Reader
+	values   map[string]string
 	src      *boundedReader
 	header   []string
 	records  int
@@ -119,11 +124,12 @@ func (r *Reader) Next() (Row, error) {
 	if errors.Is(err, errRecordTooLarge) {
 		return Row{}, fmt.Errorf("after line %d: a record is longer than %d bytes", r.lastLine, MaxRecordBytes)
 	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		r.records++
-		return Row{}, &RowError{Row: r.records + 1, Line: pe.StartLine, Reason: csvReason(err)}
-	} else if err != nil {
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			r.records++
+			return Row{}, &RowError{Row: r.records + 1, Line: pe.StartLine, Reason: csvReason(err)}
+		}
 		return Row{}, err
 	}
 	line, _ := r.csv.FieldPos(0)
@@ -132,7 +138,11 @@ func (r *Reader) Next() (Row, error) {
 	if len(rec) != len(r.header) {
 		return Row{}, &RowError{Row: r.records + 1, Line: line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(r.header))}
 	}
-	values := make(map[string]string, len(rec))
+	values := r.values
+	if !r.ReuseValues || values == nil {
+		values = make(map[string]string, len(rec))
+		r.values = values
+	}
 	for i, v := range rec {
 		values[r.header[i]] = v
 	}

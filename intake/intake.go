@@ -60,38 +60,58 @@ func canonical(name string) string {
 	return c
 }
 
+// columns are the canonical columns, in the order seen arrays use.
+var columns = [...]string{dialerd.ColPhone, dialerd.ColFirstName, dialerd.ColLastName, dialerd.ColEmail, dialerd.ColState, dialerd.ColZip, dialerd.ColTimezone}
+
+func columnIndex(col string) int {
+	for i, c := range columns {
+		if c == col {
+			return i
+		}
+	}
+	return -1
+}
+
 // Normalize builds a prospect from named values (column or field name →
 // value). Unknown names become custom fields. Errors are per field.
+//
+// It runs for every row of an upload, so it avoids work that only matters
+// in rare cases: names are visited in sorted order (which decides which of
+// two aliases of one column wins, and which custom fields are over the
+// limit) only when such a case is present.
 func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Locale) (dialerd.Prospect, error) {
-	p := dialerd.Prospect{ProspectData: dialerd.ProspectData{Fields: map[string]string{}, Status: dialerd.ProspectUnresolved, Timezones: []string{}}}
-	fe := dialerd.FieldErrors{}
-	var rawPhone, tz string
-	seen := map[string]string{}
-	names := make([]string, 0, len(values))
-	for k := range values {
-		names = append(names, k)
+	ordered, customs := orderMatters(values)
+	p := dialerd.Prospect{ProspectData: dialerd.ProspectData{Fields: make(map[string]string, min(customs, MaxCustomField)), Status: dialerd.ProspectUnresolved}}
+	var fe dialerd.FieldErrors
+	addErr := func(field, msg string) {
+		if fe == nil {
+			fe = dialerd.FieldErrors{}
+		}
+		fe.Add(field, msg)
 	}
-	sort.Strings(names) // deterministic errors when aliases collide
-	for _, name := range names {
+	var rawPhone, tz string
+	var seen [len(columns)]string // the name that gave each column
+	handle := func(name string) {
 		v := strings.TrimSpace(values[name])
 		if !utf8.ValidString(v) || len(v) > MaxFieldLen {
-			fe.Add(name, "Must be UTF-8 text of at most 1000 bytes.")
-			continue
+			addErr(name, "Must be UTF-8 text of at most 1000 bytes.")
+			return
 		}
 		col := canonical(name)
 		if col == "" {
 			if len(p.Fields) >= MaxCustomField {
-				fe.Add(name, "Too many custom fields (at most 100).")
-				continue
+				addErr(name, "Too many custom fields (at most 100).")
+				return
 			}
 			p.Fields[strings.TrimSpace(name)] = v
-			continue
+			return
 		}
-		if prev, dup := seen[col]; dup {
-			fe.Add(name, "Given twice (also as "+prev+").")
-			continue
+		i := columnIndex(col)
+		if prev := seen[i]; prev != "" {
+			addErr(name, "Given twice (also as "+prev+").")
+			return
 		}
-		seen[col] = name
+		seen[i] = name
 		switch col {
 		case dialerd.ColPhone:
 			rawPhone = v
@@ -109,29 +129,44 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 			tz = v
 		}
 	}
-	phoneField := seen[dialerd.ColPhone]
+	if ordered {
+		names := make([]string, 0, len(values))
+		for k := range values {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			handle(name)
+		}
+	} else {
+		for name := range values {
+			handle(name)
+		}
+	}
+	seenName := func(col string) string { return seen[columnIndex(col)] }
+	phoneField := seenName(dialerd.ColPhone)
 	if phoneField == "" {
 		phoneField = dialerd.ColPhone
 	}
 	var num phone.Number
 	if rawPhone == "" {
-		fe.Add(phoneField, "This field is required.")
+		addErr(phoneField, "This field is required.")
 	} else if n, err := parser.Parse(rawPhone); err != nil {
-		fe.Add(phoneField, err.Error())
+		addErr(phoneField, err.Error())
 	} else {
 		num = n
 		p.Phone = n.E164
 	}
 	if p.State != "" {
 		if _, ok := loc.Regions[p.State]; !ok {
-			fe.Add(seen[dialerd.ColState], "Unknown state or province code for "+loc.Name+".")
+			addErr(seenName(dialerd.ColState), "Unknown state or province code for "+loc.Name+".")
 		}
 	}
 	if tz != "" && !phone.ValidZone(tz) {
-		fe.Add(seen[dialerd.ColTimezone], "Unknown time zone (use an IANA name such as America/New_York).")
+		addErr(seenName(dialerd.ColTimezone), "Unknown time zone (use an IANA name such as America/New_York).")
 	}
-	if err := fe.Err(); err != nil {
-		return dialerd.Prospect{}, err
+	if fe != nil {
+		return dialerd.Prospect{}, fe.Err()
 	}
 	// Explicit time zone, else the explicit state's zones, else the number's.
 	switch {
@@ -152,4 +187,28 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 		p.Timezones = []string{}
 	}
 	return p, nil
+}
+
+// orderMatters reports whether the order names are visited in changes
+// Normalize's result: two names for one column, two custom names that trim
+// to one, or more custom fields than are kept. It also counts the custom
+// names.
+func orderMatters(values map[string]string) (matters bool, customs int) {
+	var cols [len(columns)]bool
+	for name := range values {
+		col := canonical(name)
+		if col == "" {
+			customs++
+			if customs > MaxCustomField || strings.TrimSpace(name) != name {
+				matters = true
+			}
+			continue
+		}
+		i := columnIndex(col)
+		if cols[i] {
+			matters = true
+		}
+		cols[i] = true
+	}
+	return matters, customs
 }

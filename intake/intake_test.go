@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -53,5 +54,35 @@ func TestNormalize(t *testing.T) {
 				t.Fatalf("got %+v", p)
 			}
 		})
+	}
+}
+
+// Which alias of a column wins, and which custom fields are over the limit,
+// must not depend on map order: the same values give the same prospect or
+// the same errors every time.
+func TestNormalizeIsDeterministic(t *testing.T) {
+	parser, err := phone.NewParser("USCA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := dialerd.Locales["USCA"]
+	many := map[string]string{"phone": "4155551234"}
+	for i := 0; i < MaxCustomField+5; i++ {
+		many[fmt.Sprintf("c%03d", i)] = "x"
+	}
+	for _, values := range []map[string]string{
+		{"phone": "4155551234", "Phone Number": "2125550100", "primary_phone": "6045550199"},
+		{"phone": "4155551234", "state": "CA", "Province": "BC", "first_name": "a", "FirstName": "b"},
+		{"phone": "4155551234", "note": "1", " note": "2", "note ": "3"},
+		{"phone": "\xff", "Phone": "4155551234"},
+		many,
+	} {
+		first, firstErr := Normalize(values, parser, loc)
+		for i := 0; i < 50; i++ {
+			p, err := Normalize(values, parser, loc)
+			if !reflect.DeepEqual(p, first) || !reflect.DeepEqual(err, firstErr) {
+				t.Fatalf("%v: run %d gave %+v, %v; first %+v, %v", values, i, p, err, first, firstErr)
+			}
+		}
 	}
 }

@@ -11,11 +11,12 @@ import (
 )
 
 // ResumeUploads finds the lists with unfinished uploads and asks each to
-// resume them, every interval until ctx ends. After a crash nothing else
-// would wake those lists' grains; after a shard hand-over the new owner's
-// grain starts only when asked. Asking a list that is already working is
-// harmless: it resumes only uploads nothing is running.
-func ResumeUploads(ctx context.Context, store dialerd.Store, request RequestFunc, interval time.Duration, log *slog.Logger) {
+// resume them: every interval, and shortly after each kick (a shard newly
+// served here), until ctx ends. After a crash nothing else would wake
+// those lists' grains; after a shard hand-over the new owner's grain starts
+// only when asked. Asking a list that is already working is harmless: it
+// resumes only uploads nothing is running.
+func ResumeUploads(ctx context.Context, store dialerd.Store, request RequestFunc, interval time.Duration, kick <-chan struct{}, log *slog.Logger) {
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	for {
@@ -23,11 +24,20 @@ func ResumeUploads(ctx context.Context, store dialerd.Store, request RequestFunc
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-kick:
+			// Shards are taken over in bursts: one scan for the burst.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(resumeDebounce):
+			}
 		}
 		resumeOnce(ctx, store, request, log)
 		t.Reset(interval)
 	}
 }
+
+const resumeDebounce = 300 * time.Millisecond
 
 func resumeOnce(ctx context.Context, store dialerd.Store, request RequestFunc, log *slog.Logger) {
 	c, cancel := context.WithTimeout(ctx, storeTimeout)

@@ -213,6 +213,10 @@ const inboxSize = 4096
 // Members is the live member count as membership sees it.
 func (n *Node) Members() int { return n.provider.Members() }
 
+// OnShardServing sets the function told when this node starts serving a
+// shard (on its own goroutine).
+func (n *Node) OnShardServing(fn func(shard uint16)) { n.repl.OnServing(fn) }
+
 // Address is this node's actor transport address.
 func (n *Node) Address() string { return n.System.Address() }
 

@@ -166,6 +166,9 @@ func (r *Replication) handOver(ctx context.Context, rt *shardRT, s shardmap.Shar
 	}
 	r.mu.Unlock()
 	r.log.Debug("serving shard", "shard", rt.id, "epoch", e, "replicas", reps, "seq", rt.state.Seq)
+	if fn := r.onServing.Load(); fn != nil {
+		go (*fn)(rt.id)
+	}
 	return nil
 }
 

@@ -60,6 +60,10 @@ type Replication struct {
 	// onLost is told when this node stops serving a shard, so its grains
 	// stop at once.
 	onLost func(shard uint16)
+	// onServing is told when this node starts serving a shard (after a
+	// start, a takeover or a hand-over to it), so work the shard holds can
+	// be picked up at once.
+	onServing atomic.Pointer[func(shard uint16)]
 
 	mu      sync.Mutex
 	current shardmap.Map                 // guarded by mu
@@ -120,6 +124,10 @@ func (r *Replication) start(net transport, ctl establisher, onLost func(uint16))
 	r.wg.Add(1)
 	go r.heartbeats()
 }
+
+// OnServing sets the function told when this node starts serving a
+// shard; it runs on its own goroutine.
+func (r *Replication) OnServing(fn func(shard uint16)) { r.onServing.Store(&fn) }
 
 func (r *Replication) close() {
 	close(r.stop)

@@ -121,7 +121,14 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	}
 	rctx, stopResume := context.WithCancel(context.Background())
 	n.stopResume = stopResume
-	go actors.ResumeUploads(rctx, node.Store(), node.Request, 10*time.Second, log)
+	kick := make(chan struct{}, 1)
+	node.OnShardServing(func(uint16) {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	})
+	go actors.ResumeUploads(rctx, node.Store(), node.Request, 10*time.Second, kick, log)
 	if cfg.Pprof != "" {
 		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}

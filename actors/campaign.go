@@ -302,11 +302,12 @@ func (g *campaignGrain) phoneRecords(ctx context.Context, phones []string) ([]*d
 	return prev, nil
 }
 
-// releasePhones forgets the numbers of a claim whose prospects were not
-// added after all, where that claim still holds them.
+// releasePhones forgets numbers the campaign no longer holds: those of a
+// claim whose prospects were not added after all (by key), or those of a
+// deleted list (no key), where that claim or list still holds them.
 func (g *campaignGrain) releasePhones(body []byte) error {
 	var c dialerd.PhoneClaim
-	if err := json.Unmarshal(body, &c); err != nil || c.Key == "" {
+	if err := json.Unmarshal(body, &c); err != nil || (c.Key == "" && c.List == "") {
 		return dialerd.Errorf(dialerd.EINVALID, "Bad phone release.")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
@@ -317,7 +318,8 @@ func (g *campaignGrain) releasePhones(body []byte) error {
 	}
 	var ops []dialerd.Op
 	for i, ph := range c.Phones {
-		if prev[i] != nil && prev[i].Key == c.Key {
+		// By claim (an add that failed), or by list (a list deleted).
+		if p := prev[i]; p != nil && (c.Key != "" && p.Key == c.Key || c.Key == "" && p.List == c.List) {
 			ops = append(ops, dialerd.Delete("dup/"+ph))
 		}
 	}

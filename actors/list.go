@@ -153,6 +153,9 @@ func (g *listGrain) delete() error {
 	if err != nil {
 		return err
 	}
+	if err := g.releaseNumbers(); err != nil {
+		return err
+	}
 	ops := []dialerd.Op{
 		dialerd.DeleteAll(),
 		dialerd.IndexDelete(indexListAll, g.uuid),
@@ -170,6 +173,45 @@ func (g *listGrain) delete() error {
 	g.l, g.doc = nil, nil
 	g.seq, g.seqLoaded = 0, false
 	g.uploads.forget()
+	return nil
+}
+
+// releaseNumbers tells the campaign that the list's numbers are no longer
+// in it, so they stop counting as duplicates. A list whose campaign is gone
+// has nothing to release.
+func (g *listGrain) releaseNumbers() error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	var phones []string
+	flush := func() error {
+		if len(phones) == 0 {
+			return nil
+		}
+		body, _ := json.Marshal(dialerd.PhoneClaim{Phones: phones, List: g.uuid})
+		phones = phones[:0]
+		res, err := g.deps.Request(ctx, KindCampaign, g.l.Campaign, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_RELEASE_PHONES, Scope: ScopeToPB(dialerd.Principal{Admin: true}), Body: body})
+		if err == nil {
+			_, err = ReplyBody(res)
+		}
+		if dialerd.ErrorCode(err) == dialerd.ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	err := g.deps.Store.Scan(ctx, g.identity, "ph/", func(key string, _ []byte) error {
+		phones = append(phones, strings.TrimPrefix(key, "ph/"))
+		if len(phones) == dialerd.UploadBatchRows {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		g.log.Warn("could not release the list's numbers in its campaign; the list is kept", "err", err)
+		return dialerd.Errorf(dialerd.EUNAVAILABLE, "Could not release the list's numbers in campaign %q; try again.", g.l.Campaign)
+	}
 	return nil
 }
 

@@ -102,3 +102,20 @@ func TestSingleProspectAdd(t *testing.T) {
 	expect(t, other.do("GET", "/api/v/list/a/prospects/", ""), 404)
 	expect(t, other.do("POST", "/api/v/prospect/a/", `{"primary_phone": "+14155550123"}`), 404)
 }
+
+// A deleted list's numbers are no longer in the campaign: adding them to
+// another list is not a duplicate. The numbers of a list still there are.
+func TestDeletedListReleasesNumbers(t *testing.T) {
+	t.Parallel()
+	_, admin := startNode(t)
+	expect(t, admin.do("POST", "/api/v/campaign/", `{"name": "Release", "workspace": "ws_r"}`), 201)
+	for _, name := range []string{"old", "kept", "new"} {
+		expect(t, admin.do("POST", "/api/v/list/", `{"name": "`+name+`", "campaign": "release"}`), 201)
+	}
+	expect(t, admin.do("POST", "/api/v/prospect/old/", `{"primary_phone": "+14155550101"}`), 201)
+	expect(t, admin.do("POST", "/api/v/prospect/kept/", `{"primary_phone": "+14155550102"}`), 201)
+	expect(t, admin.do("POST", "/api/v/prospect/new/", `{"primary_phone": "+14155550101"}`), 409)
+	expect(t, admin.do("DELETE", "/api/v/list/old/", ""), 204)
+	expect(t, admin.do("POST", "/api/v/prospect/new/", `{"primary_phone": "+14155550101"}`), 201)
+	expect(t, admin.do("POST", "/api/v/prospect/new/", `{"primary_phone": "+14155550102"}`), 409)
+}

@@ -62,3 +62,49 @@ func Duplicates(c PhoneClaim, prev []*PhoneRecord, dupeDays int, now int64) []in
 	}
 	return dups
 }
+
+// ClaimResult answers a claim: the positions that are duplicates, and the
+// campaign's dupe_days, which the list applies to the numbers it holds.
+type ClaimResult struct {
+	Dups     []int `json:"dups"`
+	DupeDays int   `json:"dupe_days"`
+}
+
+// ListEntry is a list's record of a number it holds (key ph/<e164>): the
+// prospect's id, when it was added (Unix seconds) and the upload that added
+// it ("" for a single add). It lets a list apply the dedupe rule to its own
+// numbers without the campaign's records, which a campaign deleted and
+// created again no longer has.
+type ListEntry struct {
+	ID     string
+	Added  int64
+	Upload string
+}
+
+// Encode gives the entry's stored form, "id added upload".
+func (e ListEntry) Encode() []byte {
+	b := make([]byte, 0, len(e.ID)+len(e.Upload)+24)
+	b = append(b, e.ID...)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, e.Added, 10)
+	b = append(b, ' ')
+	return append(b, e.Upload...)
+}
+
+// DecodeListEntry reads an entry's stored form.
+func DecodeListEntry(b []byte) ListEntry {
+	id, rest, _ := strings.Cut(string(b), " ")
+	added, upload, _ := strings.Cut(rest, " ")
+	n, _ := strconv.ParseInt(added, 10, 64)
+	return ListEntry{ID: id, Added: n, Upload: upload}
+}
+
+// DuplicateInList is the dedupe rule for a number a list already holds:
+// with dedupe on and dupe_days ≥ 0, it is a duplicate if the same upload
+// added it or it was added less than dupe_days ago.
+func DuplicateInList(e ListEntry, upload string, dedupe bool, dupeDays int, now int64) bool {
+	if !dedupe || dupeDays < 0 {
+		return false
+	}
+	return upload != "" && e.Upload == upload || now-e.Added < int64(dupeDays)*86400
+}

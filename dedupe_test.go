@@ -47,3 +47,34 @@ func TestDuplicates(t *testing.T) {
 		})
 	}
 }
+
+func TestDuplicateInList(t *testing.T) {
+	const day = 86400
+	now := int64(100 * day)
+	e := ListEntry{ID: "000000000007", Added: now - 10*day, Upload: "u1"}
+	if got := DecodeListEntry(e.Encode()); got != e {
+		t.Fatalf("round trip: %+v", got)
+	}
+	if got := DecodeListEntry(ListEntry{ID: "000000000008", Added: now}.Encode()); got.Upload != "" || got.Added != now {
+		t.Fatalf("single add entry: %+v", got)
+	}
+	for _, c := range []struct {
+		name     string
+		upload   string
+		dedupe   bool
+		dupeDays int
+		want     bool
+	}{
+		{"same upload, window passed", "u1", true, 5, true},
+		{"same upload, dupe_days 0", "u1", true, 0, true},
+		{"other upload within dupe_days", "u2", true, 30, true},
+		{"other upload after dupe_days", "u2", true, 5, false},
+		{"single add within dupe_days", "", true, 30, true},
+		{"dedupe off", "u1", false, 30, false},
+		{"dupe_days -1", "u1", true, -1, false},
+	} {
+		if got := DuplicateInList(e, c.upload, c.dedupe, c.dupeDays, now); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}

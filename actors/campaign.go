@@ -226,7 +226,8 @@ func storeErr(log *slog.Logger, err error) error {
 
 // claimPhones records a claim's numbers as in the campaign now and answers
 // the positions that are duplicates (dialerd.Duplicates), which are not
-// recorded: their first addition keeps counting.
+// recorded: their first addition keeps counting. The answer carries
+// dupe_days, which the list applies to the numbers it holds.
 func (g *campaignGrain) claimPhones(body []byte) ([]byte, error) {
 	var c dialerd.PhoneClaim
 	if err := json.Unmarshal(body, &c); err != nil || c.List == "" || c.Key == "" {
@@ -259,39 +260,24 @@ func (g *campaignGrain) claimPhones(body []byte) ([]byte, error) {
 			g.phones.add(op.Key)
 		}
 	}
-	return json.Marshal(dups)
+	return json.Marshal(dialerd.ClaimResult{Dups: dups, DupeDays: g.c.DupeDays})
 }
 
 // phoneRecords reads the campaign's records of phones (nil where none).
 func (g *campaignGrain) phoneRecords(ctx context.Context, phones []string) ([]*dialerd.PhoneRecord, error) {
-	if g.phones == nil || g.phones.full() {
-		var atLeast uint
-		if g.phones != nil {
-			atLeast = g.phones.n
-		}
-		pf, err := loadPhoneFilter(ctx, g.deps.Store, g.identity, atLeast)
-		if err != nil {
-			return nil, storeErr(g.log, err)
-		}
-		g.phones = pf
+	if err := ensurePhoneFilter(ctx, &g.phones, g.deps.Store, g.identity, "dup/"); err != nil {
+		return nil, storeErr(g.log, err)
 	}
-	var keys []string
-	var at []int
+	keys := make([]string, len(phones))
 	for i, ph := range phones {
-		if k := "dup/" + ph; g.phones.mayHave(k) {
-			keys, at = append(keys, k), append(at, i)
-		}
+		keys[i] = "dup/" + ph
 	}
-	prev := make([]*dialerd.PhoneRecord, len(phones))
-	if len(keys) == 0 {
-		return prev, nil
-	}
-	vals, err := g.deps.Store.GetMany(ctx, g.identity, keys)
+	vals, err := g.phones.lookup(ctx, g.deps.Store, g.identity, keys)
 	if err != nil {
 		return nil, storeErr(g.log, err)
 	}
-	for j, v := range vals {
-		i := at[j]
+	prev := make([]*dialerd.PhoneRecord, len(phones))
+	for i, v := range vals {
 		if v != nil {
 			var r dialerd.PhoneRecord
 			if json.Unmarshal(v, &r) == nil {

@@ -36,6 +36,7 @@ type listGrain struct {
 
 	seq       uint64 // the last prospect id given
 	seqLoaded bool
+	phones    *phoneFilter // of ph/ keys, built on the first add
 	uploads   uploads
 }
 
@@ -102,7 +103,7 @@ func (g *listGrain) handle(m *pb.ListRequest) *pb.Reply {
 	case pb.ListOp_LIST_DELETE:
 		return reply(nil, g.delete())
 	case pb.ListOp_LIST_ADD_PROSPECT:
-		return reply(g.addProspect(m.Body))
+		return reply(g.addProspect(m))
 	case pb.ListOp_LIST_PROSPECTS:
 		return reply(g.prospects(m.Status, m.Cursor, int(m.Limit)))
 	}
@@ -171,7 +172,7 @@ func (g *listGrain) delete() error {
 		return err
 	}
 	g.l, g.doc = nil, nil
-	g.seq, g.seqLoaded = 0, false
+	g.seq, g.seqLoaded, g.phones = 0, false, nil
 	g.uploads.forget()
 	return nil
 }
@@ -289,28 +290,38 @@ func (g *slugGrain) set(uuid string) error {
 	return nil
 }
 
-// Keys of a list's prospects: "p/<id>" the prospect, "ph/<e164>" its id (one
-// per number), "seq" the last id given. Ids are zero-padded sequence numbers,
+// Keys of a list's prospects: "p/<id>" the prospect, "ph/<e164>" a
+// dialerd.ListEntry (its id, when and by which upload it was added; the
+// last one added of a number), "seq" the last id given. Ids are zero-padded sequence numbers,
 // so key order is insertion order and a cursor is just the last id seen.
 const prospectIDWidth = 12
 
 func prospectID(n uint64) string { return fmt.Sprintf("%0*d", prospectIDWidth, n) }
 
 // addProspect stores one prospect. Its number was claimed in the campaign
-// first (dialerd.Duplicates), so dedupe is not the list's business.
-func (g *listGrain) addProspect(body []byte) ([]byte, error) {
+// first (dialerd.Duplicates); the list checks its own numbers too, so it
+// never holds a duplicate whatever became of the campaign's records.
+func (g *listGrain) addProspect(m *pb.ListRequest) ([]byte, error) {
 	var p dialerd.Prospect
-	if err := json.Unmarshal(body, &p); err != nil || p.Phone == "" {
+	if err := json.Unmarshal(m.Body, &p); err != nil || p.Phone == "" {
 		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
 	}
-	docs, ops, err := g.addOps([]encodedProspect{{phone: p.Phone, data: p.ProspectData.AppendJSON(nil)}})
+	ps := []encodedProspect{{phone: p.Phone, data: p.ProspectData.AppendJSON(nil)}}
+	dup, err := g.listDuplicates(ps, "", m.Dedupe, int(m.DupeDays))
+	if err != nil {
+		return nil, err
+	}
+	if dup[0] {
+		return nil, dialerd.Errorf(dialerd.ECONFLICT, "%s is already in this list (added less than dupe_days = %d days ago).", p.Phone, m.DupeDays)
+	}
+	docs, ops, err := g.addOps(ps, "")
 	if err != nil {
 		return nil, err
 	}
 	if err := g.write(ops); err != nil {
 		return nil, err
 	}
-	g.seq++
+	g.added(ps)
 	return docs[0], nil
 }
 
@@ -320,9 +331,36 @@ type encodedProspect struct {
 	data  []byte // dialerd.ProspectData
 }
 
+// listDuplicates applies the dedupe rule to the numbers the list already
+// holds (dialerd.DuplicateInList).
+func (g *listGrain) listDuplicates(ps []encodedProspect, upload string, dedupe bool, dupeDays int) ([]bool, error) {
+	dup := make([]bool, len(ps))
+	if !dedupe || dupeDays < 0 {
+		return dup, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := ensurePhoneFilter(ctx, &g.phones, g.deps.Store, g.identity, "ph/"); err != nil {
+		return nil, storeErr(g.log, err)
+	}
+	keys := make([]string, len(ps))
+	for i, p := range ps {
+		keys[i] = "ph/" + p.phone
+	}
+	vals, err := g.phones.lookup(ctx, g.deps.Store, g.identity, keys)
+	if err != nil {
+		return nil, storeErr(g.log, err)
+	}
+	now := g.deps.Clock.Now().Unix()
+	for i, v := range vals {
+		dup[i] = v != nil && dialerd.DuplicateInList(dialerd.DecodeListEntry(v), upload, dedupe, dupeDays, now)
+	}
+	return dup, nil
+}
+
 // addOps gives prospects the next ids and returns their documents and the
-// writes that store them; g.seq moves on only once they are written.
-func (g *listGrain) addOps(ps []encodedProspect) ([][]byte, []dialerd.Op, error) {
+// writes that store them; once they are written, added moves the list on.
+func (g *listGrain) addOps(ps []encodedProspect, upload string) ([][]byte, []dialerd.Op, error) {
 	if err := g.loadSeq(); err != nil {
 		return nil, nil, err
 	}
@@ -332,10 +370,21 @@ func (g *listGrain) addOps(ps []encodedProspect) ([][]byte, []dialerd.Op, error)
 	for i, p := range ps {
 		id := prospectID(g.seq + uint64(i) + 1)
 		docs[i] = dialerd.EncodeProspect(id, g.uuid, now, p.data)
-		ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, []byte(id)))
+		entry := dialerd.ListEntry{ID: id, Added: now.Unix(), Upload: upload}
+		ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, entry.Encode()))
 	}
 	ops = append(ops, dialerd.Set("seq", []byte(strconv.FormatUint(g.seq+uint64(len(ps)), 10))))
 	return docs, ops, nil
+}
+
+// added records prospects written by addOps' writes.
+func (g *listGrain) added(ps []encodedProspect) {
+	g.seq += uint64(len(ps))
+	if g.phones != nil {
+		for _, p := range ps {
+			g.phones.add("ph/" + p.phone)
+		}
+	}
 }
 
 // loadSeq reads the last prospect id given, once per activation.

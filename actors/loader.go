@@ -63,7 +63,7 @@ func (l *loader) run(ctx context.Context) {
 	}()
 	done, err := l.doneBatches(ctx)
 	if err != nil {
-		end.reason = "Could not read the upload's progress: " + err.Error()
+		end.reason = "Could not read the upload's progress: " + sentence(err)
 		return
 	}
 	// Three stages, one goroutine each, so parsing, the campaign's claim
@@ -104,7 +104,7 @@ func (l *loader) run(ctx context.Context) {
 			}
 			<-produced
 			end.failed = 1
-			end.reason = fmt.Sprintf("Batch %d (from row %d) failed: %v. Retry the upload to run it and the batches after it.", c.b.index+1, firstRow(c.b), err)
+			end.reason = fmt.Sprintf("Batch %d (from row %d) failed: %s Retry the upload to run it and the batches after it.", c.b.index+1, firstRow(c.b), sentence(err))
 			return
 		}
 	}
@@ -209,7 +209,7 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 			if !emit() {
 				return produceResult{total: -1, reason: "stopped"}
 			}
-			return produceResult{total: total, reason: "The file cannot be read past this point: " + err.Error() + "."}
+			return produceResult{total: total, reason: "The file cannot be read past this point: " + sentence(err)}
 		default:
 			b.rows++
 			if !done[b.index] {
@@ -235,9 +235,23 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 
 func readReason(src *chunkReader, err error) string {
 	if src.err != nil {
-		return src.err.Error()
+		err = src.err
 	}
-	return err.Error()
+	return sentence(err)
+}
+
+// sentence is an error's message for a person, ending with one full stop.
+func sentence(err error) string {
+	msg := err.Error()
+	var de *dialerd.Error
+	if errors.As(err, &de) {
+		msg = de.Message
+	}
+	msg = strings.TrimSpace(msg)
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 // normalize adds a row to its batch as a prospect, or as invalid with
@@ -278,7 +292,7 @@ func (l *loader) claim(ctx context.Context, b *parsed) (*batchDone, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dups []int
+	var claimed dialerd.ClaimResult
 	err = retry(ctx, func() error {
 		res, err := l.request(ctx, KindCampaign, l.up.Campaign, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_CLAIM_PHONES, Scope: ScopeToPB(dialerd.Principal{Admin: true}), Body: claim})
 		if err != nil {
@@ -288,11 +302,12 @@ func (l *loader) claim(ctx context.Context, b *parsed) (*batchDone, error) {
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(body, &dups)
+		return json.Unmarshal(body, &claimed)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claiming its numbers in campaign %q: %w", l.up.Campaign, err)
 	}
+	dups := claimed.Dups
 	isDup := make([]bool, len(b.prospects))
 	for _, i := range dups {
 		if i >= 0 && i < len(isDup) {
@@ -310,7 +325,7 @@ func (l *loader) claim(ctx context.Context, b *parsed) (*batchDone, error) {
 		errs = errs[:dialerd.MaxUploadErrors]
 	}
 	result := dialerd.BatchResult{Rows: b.rows, Accepted: len(accepted), Duplicates: len(dups), Invalid: b.nInvalid, Errors: errs, End: b.end}
-	return &batchDone{upload: l.up.UUID, index: b.index, prospects: accepted, result: result}, nil
+	return &batchDone{upload: l.up.UUID, index: b.index, prospects: accepted, result: result, dedupe: l.up.Dedupe, dupeDays: claimed.DupeDays}, nil
 }
 
 // write has the list grain store a claimed batch.

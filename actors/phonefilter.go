@@ -8,7 +8,7 @@ import (
 	"github.com/dialerd/dialerd"
 )
 
-// phoneFilter is a campaign's in-memory summary of the numbers it holds: a
+// phoneFilter is a grain's in-memory summary of the numbers it holds: a
 // Bloom filter, so most numbers of an upload, which are new, are known to
 // be new without a read (a million reads of absent keys cost most of an
 // upload's time). The grain is its identity's only writer, so the filter
@@ -24,12 +24,13 @@ const (
 	phoneFilterFP  = 0.01
 )
 
-// loadPhoneFilter builds the filter from the campaign's records, sized for
+// loadPhoneFilter builds the filter from the keys under prefix (a
+// campaign's dup/ records, a list's ph/ entries), sized for
 // four times as many numbers as it holds (or atLeast), so rebuilding it as
 // the campaign grows costs a constant factor of its writes.
-func loadPhoneFilter(ctx context.Context, store dialerd.Store, identity string, atLeast uint) (*phoneFilter, error) {
+func loadPhoneFilter(ctx context.Context, store dialerd.Store, identity, prefix string, atLeast uint) (*phoneFilter, error) {
 	var keys []string
-	err := store.Scan(ctx, identity, "dup/", func(key string, _ []byte) error {
+	err := store.Scan(ctx, identity, prefix, func(key string, _ []byte) error {
 		keys = append(keys, key)
 		return nil
 	})
@@ -54,3 +55,44 @@ func (pf *phoneFilter) mayHave(key string) bool { return pf.f.TestString(key) }
 // full reports that the filter holds more than it was sized for, so its
 // false positives grow: time to rebuild it larger.
 func (pf *phoneFilter) full() bool { return pf.n > pf.limit }
+
+// lookup returns the values of the keys the filter may hold (nil for the
+// others), reading only those: for most numbers of an upload, nothing.
+func (pf *phoneFilter) lookup(ctx context.Context, store dialerd.Store, identity string, keys []string) ([][]byte, error) {
+	var maybe []string
+	var at []int
+	for i, k := range keys {
+		if pf.mayHave(k) {
+			maybe, at = append(maybe, k), append(at, i)
+		}
+	}
+	out := make([][]byte, len(keys))
+	if len(maybe) == 0 {
+		return out, nil
+	}
+	vals, err := store.GetMany(ctx, identity, maybe)
+	if err != nil {
+		return nil, err
+	}
+	for j, v := range vals {
+		out[at[j]] = v
+	}
+	return out, nil
+}
+
+// ensurePhoneFilter builds *pf when missing, or again larger when full.
+func ensurePhoneFilter(ctx context.Context, pf **phoneFilter, store dialerd.Store, identity, prefix string) error {
+	if *pf != nil && !(*pf).full() {
+		return nil
+	}
+	var atLeast uint
+	if *pf != nil {
+		atLeast = (*pf).n
+	}
+	next, err := loadPhoneFilter(ctx, store, identity, prefix, atLeast)
+	if err != nil {
+		return err
+	}
+	*pf = next
+	return nil
+}

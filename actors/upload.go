@@ -262,6 +262,9 @@ func (g *listGrain) retryUpload(id string) error {
 	if up.Status != dialerd.UploadFailed {
 		return uploadBusy(id, up.Status)
 	}
+	if err := g.campaignExists(up.Campaign); err != nil {
+		return err
+	}
 	next := *up
 	next.Status, next.Reason, next.BatchesFailed, next.FinishedAt = dialerd.UploadProcessing, "", 0, nil
 	next.Runs++
@@ -272,6 +275,21 @@ func (g *listGrain) retryUpload(id string) error {
 	}
 	g.startLoader(&next)
 	return nil
+}
+
+// campaignExists refuses a retry that could only fail again: every batch
+// claims its numbers in the campaign.
+func (g *listGrain) campaignExists(slug string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	res, err := g.deps.Request(ctx, KindCampaign, slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_GET, Scope: ScopeToPB(dialerd.Principal{Admin: true})})
+	if err == nil {
+		_, err = ReplyBody(res)
+	}
+	if dialerd.ErrorCode(err) == dialerd.ENOTFOUND {
+		return dialerd.Errorf(dialerd.ECONFLICT, "The upload's campaign %q no longer exists: create it again, then retry.", slug)
+	}
+	return err
 }
 
 // activeUploads lists the list's unfinished uploads.
@@ -352,6 +370,8 @@ type batchDone struct {
 	index     int
 	prospects []encodedProspect
 	result    dialerd.BatchResult
+	dedupe    bool
+	dupeDays  int // the campaign's, from its answer to the claim
 	reply     chan error
 }
 
@@ -373,20 +393,37 @@ func (g *listGrain) batchDone(m *batchDone) error {
 	} else if v != nil {
 		return nil
 	}
-	_, ops, err := g.addOps(m.prospects)
+	// The campaign judged the numbers against its records; the list
+	// judges them against its own, which survive the campaign being
+	// deleted and created again.
+	dup, err := g.listDuplicates(m.prospects, m.upload, m.dedupe, m.dupeDays)
 	if err != nil {
 		return err
 	}
-	res, err := json.Marshal(m.result)
+	result := m.result
+	ps := m.prospects[:0:0]
+	for i, p := range m.prospects {
+		if dup[i] {
+			result.Accepted--
+			result.Duplicates++
+			continue
+		}
+		ps = append(ps, p)
+	}
+	_, ops, err := g.addOps(ps, m.upload)
+	if err != nil {
+		return err
+	}
+	res, err := json.Marshal(result)
 	if err != nil {
 		return err
 	}
 	next := *up
-	next.AddBatch(m.result)
+	next.AddBatch(result)
 	if err := g.saveUpload(&next, append(ops, dialerd.Set(batchKey(m.upload, m.index), res))...); err != nil {
 		return err
 	}
-	g.seq += uint64(len(m.prospects))
+	g.added(ps)
 	return nil
 }
 

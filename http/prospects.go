@@ -134,15 +134,16 @@ func (s *Server) addProspect(r *request) error {
 	if err != nil {
 		return err
 	}
-	var dups []int
-	if err := json.Unmarshal(reply, &dups); err != nil {
+	var claimed dialerd.ClaimResult
+	if err := json.Unmarshal(reply, &claimed); err != nil {
 		return err
 	}
-	if len(dups) > 0 {
+	if len(claimed.Dups) > 0 {
 		return dialerd.Errorf(dialerd.ECONFLICT, "%s is already in campaign %q (added less than dupe_days = %d days ago).", p.Phone, camp.Slug, camp.DupeDays)
 	}
 	rec, _ := json.Marshal(p)
-	res, err = s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_ADD_PROSPECT, Scope: actors.ScopeToPB(r.p), Body: rec})
+	res, err = s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_ADD_PROSPECT, Scope: actors.ScopeToPB(r.p), Body: rec,
+		Dedupe: dedupe, DupeDays: int32(claimed.DupeDays)})
 	var added []byte
 	if err == nil {
 		added, err = replyBody(res)

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -20,6 +21,10 @@ import (
 
 // DefaultMaxUploadBytes bounds an uploaded file.
 const DefaultMaxUploadBytes = 1 << 30
+
+// uploadFraming is room for a multipart form's boundaries, part headers and
+// its small fields around the file.
+const uploadFraming = 64 << 10
 
 // createUpload is POST /upload/{list}/: a multipart form with the CSV in
 // part "file" and an optional "dedupe". The file is streamed in chunks into
@@ -54,6 +59,11 @@ func (s *Server) createUpload(r *request) error {
 	if params["boundary"] == "" {
 		return invalidField("file", "The multipart body has no boundary.")
 	}
+	// A body larger than the largest file plus a form's framing cannot
+	// hold an acceptable file: refuse it before storing any of it.
+	if cl := r.ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) > s.cfg.MaxUploadBytes+uploadFraming {
+		return dialerd.Errorf(dialerd.ETOOLARGE, "The file is larger than %d bytes.", s.cfg.MaxUploadBytes)
+	}
 	rc := &receiver{s: s, r: r, list: list, id: s.cfg.NewID(), dedupe: true}
 	defer rc.abortUnlessCommitted()
 	mr := multipart.NewReader(r.ctx.RequestBodyStream(), params["boundary"])
@@ -63,6 +73,9 @@ func (s *Server) createUpload(r *request) error {
 			break
 		}
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return invalidField("file", "The request ended before its multipart form did: the upload was cut off.")
+			}
 			return invalidField("file", "The multipart body cannot be read: "+err.Error()+".")
 		}
 		switch part.FormName() {
@@ -161,7 +174,7 @@ func (rc *receiver) receive(part *multipart.Part, campaign, locale string) error
 		buf = make([]byte, dialerd.UploadChunkBytes)
 		n, err = io.ReadFull(part, buf)
 		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return invalidField("file", "The upload was cut off: "+err.Error()+".")
+			return invalidField("file", "The upload was cut off before the end of the file.")
 		}
 	}
 	return nil

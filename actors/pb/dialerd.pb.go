@@ -615,6 +615,7 @@ type ListRequest struct {
 	Limit         uint32                 `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
 	Upload        string                 `protobuf:"bytes,8,opt,name=upload,proto3" json:"upload,omitempty"`
 	Index         uint32                 `protobuf:"varint,9,opt,name=index,proto3" json:"index,omitempty"`
+	DupeDays      int32                  `protobuf:"varint,10,opt,name=dupe_days,json=dupeDays,proto3" json:"dupe_days,omitempty"` // ADD_PROSPECT: the campaign's, for the list's own dedupe check
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -712,6 +713,13 @@ func (x *ListRequest) GetIndex() uint32 {
 	return 0
 }
 
+func (x *ListRequest) GetDupeDays() int32 {
+	if x != nil {
+		return x.DupeDays
+	}
+	return 0
+}
+
 // SlugRequest goes to grain listslug/<slug>, the registry that keeps list
 // slugs unique across the cluster, or upload/<uuid>, which names the list an
 // upload belongs to.
@@ -804,7 +812,7 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\"G\n" +
 	"\fTokenRequest\x12#\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.TokenOpR\x02op\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\"\xfa\x01\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\"\x97\x02\n" +
 	"\vListRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.ListOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
@@ -814,7 +822,9 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x06cursor\x18\x06 \x01(\tR\x06cursor\x12\x14\n" +
 	"\x05limit\x18\a \x01(\rR\x05limit\x12\x16\n" +
 	"\x06upload\x18\b \x01(\tR\x06upload\x12\x14\n" +
-	"\x05index\x18\t \x01(\rR\x05index\"]\n" +
+	"\x05index\x18\t \x01(\rR\x05index\x12\x1b\n" +
+	"\tdupe_days\x18\n" +
+	" \x01(\x05R\bdupeDays\"]\n" +
 	"\vSlugRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.SlugOpR\x02op\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x16\n" +

@@ -163,7 +163,7 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 	if err != nil {
 		return produceResult{total: -1, reason: "The file cannot be read: " + readReason(src, err)}
 	}
-	rd.ReuseValues = true // a row is normalized before the next is read
+	rd.SkipValues = true // rows are made prospects by rd.Prospect
 	parser, err := intake.ParserFor(l.up.Locale)
 	if err != nil {
 		return produceResult{total: -1, reason: err.Error()}
@@ -213,7 +213,7 @@ func (l *loader) produce(ctx context.Context, done map[int]bool, work chan<- *pa
 		default:
 			b.rows++
 			if !done[b.index] {
-				l.normalize(b, row, parser, loc)
+				l.normalize(b, rd, row, parser, loc)
 			}
 		}
 		rows++
@@ -256,8 +256,8 @@ func sentence(err error) string {
 
 // normalize adds a row to its batch as a prospect, or as invalid with
 // every field at fault.
-func (l *loader) normalize(b *parsed, row intake.Row, parser *phone.Parser, loc *dialerd.Locale) {
-	p, err := intake.Normalize(row.Values, parser, loc)
+func (l *loader) normalize(b *parsed, rd *intake.Reader, row intake.Row, parser *phone.Parser, loc *dialerd.Locale) {
+	p, err := rd.Prospect(row, parser, loc)
 	if err == nil {
 		b.prospects = append(b.prospects, encodedProspect{phone: p.Phone, data: p.ProspectData.AppendJSON(make([]byte, 0, 384))})
 		b.rowNums = append(b.rowNums, row.Row)

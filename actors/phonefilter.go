@@ -13,22 +13,21 @@ import (
 // be new without a read (a million reads of absent keys cost most of an
 // upload's time). The grain is its identity's only writer, so the filter
 // sees every number written; numbers released stay in it, which costs only
-// a read.
+// a read. It grows by layers (a full layer is kept and a layer four times
+// larger added), so a growing campaign never rescans its numbers.
 type phoneFilter struct {
-	f        *bloom.BloomFilter
-	n, limit uint
+	layers   []*bloom.BloomFilter
+	n, limit uint // numbers added, and what the layers are sized for
 }
 
 const (
 	phoneFilterMin = 1 << 17
-	phoneFilterFP  = 0.01
+	phoneFilterFP  = 0.005
 )
 
 // loadPhoneFilter builds the filter from the keys under prefix (a
-// campaign's dup/ records, a list's ph/ entries), sized for
-// four times as many numbers as it holds (or atLeast), so rebuilding it as
-// the campaign grows costs a constant factor of its writes.
-func loadPhoneFilter(ctx context.Context, store dialerd.Store, identity, prefix string, atLeast uint) (*phoneFilter, error) {
+// campaign's dup/ records, a list's ph/ entries).
+func loadPhoneFilter(ctx context.Context, store dialerd.Store, identity, prefix string) (*phoneFilter, error) {
 	var keys []string
 	err := store.Scan(ctx, identity, prefix, func(key string, _ []byte) error {
 		keys = append(keys, key)
@@ -37,24 +36,35 @@ func loadPhoneFilter(ctx context.Context, store dialerd.Store, identity, prefix 
 	if err != nil {
 		return nil, err
 	}
-	limit := max(4*uint(len(keys)), 4*atLeast, phoneFilterMin)
-	pf := &phoneFilter{f: bloom.NewWithEstimates(limit, phoneFilterFP), limit: limit}
+	pf := &phoneFilter{}
+	pf.grow(max(4*uint(len(keys)), phoneFilterMin))
 	for _, k := range keys {
 		pf.add(k)
 	}
 	return pf, nil
 }
 
+func (pf *phoneFilter) grow(size uint) {
+	pf.layers = append(pf.layers, bloom.NewWithEstimates(size, phoneFilterFP))
+	pf.limit += size
+}
+
 func (pf *phoneFilter) add(key string) {
-	pf.f.AddString(key)
+	if pf.n >= pf.limit {
+		pf.grow(4 * pf.limit)
+	}
+	pf.layers[len(pf.layers)-1].AddString(key)
 	pf.n++
 }
 
-func (pf *phoneFilter) mayHave(key string) bool { return pf.f.TestString(key) }
-
-// full reports that the filter holds more than it was sized for, so its
-// false positives grow: time to rebuild it larger.
-func (pf *phoneFilter) full() bool { return pf.n > pf.limit }
+func (pf *phoneFilter) mayHave(key string) bool {
+	for _, l := range pf.layers {
+		if l.TestString(key) {
+			return true
+		}
+	}
+	return false
+}
 
 // lookup returns the values of the keys the filter may hold (nil for the
 // others), reading only those: for most numbers of an upload, nothing.
@@ -80,16 +90,12 @@ func (pf *phoneFilter) lookup(ctx context.Context, store dialerd.Store, identity
 	return out, nil
 }
 
-// ensurePhoneFilter builds *pf when missing, or again larger when full.
+// ensurePhoneFilter builds *pf on first use.
 func ensurePhoneFilter(ctx context.Context, pf **phoneFilter, store dialerd.Store, identity, prefix string) error {
-	if *pf != nil && !(*pf).full() {
+	if *pf != nil {
 		return nil
 	}
-	var atLeast uint
-	if *pf != nil {
-		atLeast = (*pf).n
-	}
-	next, err := loadPhoneFilter(ctx, store, identity, prefix, atLeast)
+	next, err := loadPhoneFilter(ctx, store, identity, prefix)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/phone"
 )
 
 // CSV limits: whatever the file, memory stays bounded.
@@ -22,12 +23,13 @@ const (
 // UTF-8 with or without a BOM, quoted fields with embedded newlines, LF or
 // CRLF line ends.
 type Reader struct {
-	// ReuseValues makes Next fill one map for every row: a Row's Values
-	// are then only valid until the next call.
-	ReuseValues bool
+	// SkipValues makes Next leave Row.Values nil: rows are then made
+	// prospects with Prospect, from their Record.
+	SkipValues bool
 
 	csv      *csv.Reader
-	values   map[string]string
+	cols     []string // the canonical column of each header column, "" for custom
+	customs  int
 	src      *boundedReader
 	header   []string
 	records  int
@@ -41,6 +43,7 @@ type Reader struct {
 type Row struct {
 	Row    int
 	Line   int
+	Record []string
 	Values map[string]string
 }
 
@@ -103,7 +106,33 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, fileError("The file has no phone column (primary_phone, phone or phone_number).")
 	}
 	rd.header = head
+	rd.cols = make([]string, len(head))
+	for i, h := range head {
+		if rd.cols[i] = dialerd.CanonicalColumn(h); rd.cols[i] == "" {
+			rd.customs++
+		}
+	}
 	return rd, nil
+}
+
+// Prospect makes a prospect of a row this reader read, as Normalize does
+// with the row's values, without building them: the header has no two
+// names for one column (NewReader refuses those), so the order columns are
+// taken in cannot matter — unless there are more custom columns than are
+// kept, and then Normalize decides.
+func (r *Reader) Prospect(row Row, parser *phone.Parser, loc *dialerd.Locale) (dialerd.Prospect, error) {
+	if r.customs > MaxCustomField {
+		values := make(map[string]string, len(row.Record))
+		for i, v := range row.Record {
+			values[r.header[i]] = v
+		}
+		return Normalize(values, parser, loc)
+	}
+	b := newBuilder(r.customs)
+	for i, v := range row.Record {
+		b.take(r.header[i], r.cols[i], v)
+	}
+	return b.finish(parser, loc)
 }
 
 // Offset is how many bytes of the file have been read into rows so far.
@@ -138,15 +167,14 @@ func (r *Reader) Next() (Row, error) {
 	if len(rec) != len(r.header) {
 		return Row{}, &RowError{Row: r.records + 1, Line: line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(r.header))}
 	}
-	values := r.values
-	if !r.ReuseValues || values == nil {
-		values = make(map[string]string, len(rec))
-		r.values = values
+	row := Row{Row: r.records + 1, Line: line, Record: rec}
+	if !r.SkipValues {
+		row.Values = make(map[string]string, len(rec))
+		for i, v := range rec {
+			row.Values[r.header[i]] = v
+		}
 	}
-	for i, v := range rec {
-		values[r.header[i]] = v
-	}
-	return Row{Row: r.records + 1, Line: line, Values: values}, nil
+	return row, nil
 }
 
 func fileError(msg string) error {

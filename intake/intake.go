@@ -81,54 +81,7 @@ func columnIndex(col string) int {
 // limit) only when such a case is present.
 func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Locale) (dialerd.Prospect, error) {
 	ordered, customs := orderMatters(values)
-	p := dialerd.Prospect{ProspectData: dialerd.ProspectData{Fields: make(map[string]string, min(customs, MaxCustomField)), Status: dialerd.ProspectUnresolved}}
-	var fe dialerd.FieldErrors
-	addErr := func(field, msg string) {
-		if fe == nil {
-			fe = dialerd.FieldErrors{}
-		}
-		fe.Add(field, msg)
-	}
-	var rawPhone, tz string
-	var seen [len(columns)]string // the name that gave each column
-	handle := func(name string) {
-		v := strings.TrimSpace(values[name])
-		if !utf8.ValidString(v) || len(v) > MaxFieldLen {
-			addErr(name, "Must be UTF-8 text of at most 1000 bytes.")
-			return
-		}
-		col := canonical(name)
-		if col == "" {
-			if len(p.Fields) >= MaxCustomField {
-				addErr(name, "Too many custom fields (at most 100).")
-				return
-			}
-			p.Fields[strings.TrimSpace(name)] = v
-			return
-		}
-		i := columnIndex(col)
-		if prev := seen[i]; prev != "" {
-			addErr(name, "Given twice (also as "+prev+").")
-			return
-		}
-		seen[i] = name
-		switch col {
-		case dialerd.ColPhone:
-			rawPhone = v
-		case dialerd.ColFirstName:
-			p.FirstName = v
-		case dialerd.ColLastName:
-			p.LastName = v
-		case dialerd.ColEmail:
-			p.Email = v
-		case dialerd.ColState:
-			p.State = strings.ToUpper(v)
-		case dialerd.ColZip:
-			p.Zip = v
-		case dialerd.ColTimezone:
-			tz = v
-		}
-	}
+	b := newBuilder(customs)
 	if ordered {
 		names := make([]string, 0, len(values))
 		for k := range values {
@@ -136,37 +89,104 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			handle(name)
+			b.take(name, canonical(name), values[name])
 		}
 	} else {
-		for name := range values {
-			handle(name)
+		for name, v := range values {
+			b.take(name, canonical(name), v)
 		}
 	}
-	seenName := func(col string) string { return seen[columnIndex(col)] }
+	return b.finish(parser, loc)
+}
+
+// builder accumulates one prospect's fields.
+type builder struct {
+	p            dialerd.Prospect
+	fe           dialerd.FieldErrors
+	rawPhone, tz string
+	seen         [len(columns)]string // the name that gave each column
+}
+
+func newBuilder(customs int) *builder {
+	return &builder{p: dialerd.Prospect{ProspectData: dialerd.ProspectData{
+		Fields: make(map[string]string, min(customs, MaxCustomField)), Status: dialerd.ProspectUnresolved}}}
+}
+
+func (b *builder) addErr(field, msg string) {
+	if b.fe == nil {
+		b.fe = dialerd.FieldErrors{}
+	}
+	b.fe.Add(field, msg)
+}
+
+// take adds the value of a field; col is its canonical column, "" for a
+// custom field.
+func (b *builder) take(name, col, value string) {
+	v := strings.TrimSpace(value)
+	if !utf8.ValidString(v) || len(v) > MaxFieldLen {
+		b.addErr(name, "Must be UTF-8 text of at most 1000 bytes.")
+		return
+	}
+	p := &b.p
+	if col == "" {
+		if len(p.Fields) >= MaxCustomField {
+			b.addErr(name, "Too many custom fields (at most 100).")
+			return
+		}
+		p.Fields[strings.TrimSpace(name)] = v
+		return
+	}
+	i := columnIndex(col)
+	if prev := b.seen[i]; prev != "" {
+		b.addErr(name, "Given twice (also as "+prev+").")
+		return
+	}
+	b.seen[i] = name
+	switch col {
+	case dialerd.ColPhone:
+		b.rawPhone = v
+	case dialerd.ColFirstName:
+		p.FirstName = v
+	case dialerd.ColLastName:
+		p.LastName = v
+	case dialerd.ColEmail:
+		p.Email = v
+	case dialerd.ColState:
+		p.State = strings.ToUpper(v)
+	case dialerd.ColZip:
+		p.Zip = v
+	case dialerd.ColTimezone:
+		b.tz = v
+	}
+}
+
+// finish parses the number and settles the state and time zones.
+func (b *builder) finish(parser *phone.Parser, loc *dialerd.Locale) (dialerd.Prospect, error) {
+	p, tz := &b.p, b.tz
+	seenName := func(col string) string { return b.seen[columnIndex(col)] }
 	phoneField := seenName(dialerd.ColPhone)
 	if phoneField == "" {
 		phoneField = dialerd.ColPhone
 	}
 	var num phone.Number
-	if rawPhone == "" {
-		addErr(phoneField, "This field is required.")
-	} else if n, err := parser.Parse(rawPhone); err != nil {
-		addErr(phoneField, err.Error())
+	if b.rawPhone == "" {
+		b.addErr(phoneField, "This field is required.")
+	} else if n, err := parser.Parse(b.rawPhone); err != nil {
+		b.addErr(phoneField, err.Error())
 	} else {
 		num = n
 		p.Phone = n.E164
 	}
 	if p.State != "" {
 		if _, ok := loc.Regions[p.State]; !ok {
-			addErr(seenName(dialerd.ColState), "Unknown state or province code for "+loc.Name+".")
+			b.addErr(seenName(dialerd.ColState), "Unknown state or province code for "+loc.Name+".")
 		}
 	}
 	if tz != "" && !phone.ValidZone(tz) {
-		addErr(seenName(dialerd.ColTimezone), "Unknown time zone (use an IANA name such as America/New_York).")
+		b.addErr(seenName(dialerd.ColTimezone), "Unknown time zone (use an IANA name such as America/New_York).")
 	}
-	if fe != nil {
-		return dialerd.Prospect{}, fe.Err()
+	if b.fe != nil {
+		return dialerd.Prospect{}, b.fe.Err()
 	}
 	// Explicit time zone, else the explicit state's zones, else the number's.
 	switch {
@@ -186,7 +206,7 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 	if p.Timezones == nil {
 		p.Timezones = []string{}
 	}
-	return p, nil
+	return *p, nil
 }
 
 // orderMatters reports whether the order names are visited in changes

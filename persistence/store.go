@@ -78,6 +78,12 @@ func Open(opts Options) (*Store, error) {
 		// memory at roughly CacheSize + 2 × MemTableSize.
 		CacheSize:    128 << 20,
 		MemTableSize: 64 << 20,
+		// Uploads write in bursts: let L0 hold more files before it is
+		// compacted (reads stay cheap through the filters), and keep the
+		// tree shallow, so a burst is rewritten fewer times.
+		L0CompactionThreshold: 8,
+		L0StopWritesThreshold: 32,
+		LBaseMaxBytes:         256 << 20,
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)

@@ -64,13 +64,10 @@ type Store struct {
 
 var _ dialerd.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the store.
-func Open(opts Options) (*Store, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+// PebbleOptions are the options the store opens Pebble with (the bench's
+// raw Pebble baseline uses them too, so it measures the same engine).
+func PebbleOptions() *pebble.Options {
 	po := &pebble.Options{
-		Logger: pebbleLogger{opts.Logger.With("component", "pebble")},
 		// Most reads are point reads of keys that are often absent (is
 		// this number already in the campaign?): bloom filters answer
 		// those without reading a block, and a larger cache and memtable
@@ -88,6 +85,16 @@ func Open(opts Options) (*Store, error) {
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	return po
+}
+
+// Open opens (creating if needed) the store.
+func Open(opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	po := PebbleOptions()
+	po.Logger = pebbleLogger{opts.Logger.With("component", "pebble")}
 	dir := opts.Dir
 	if opts.InMemory {
 		po.FS = vfs.NewMem()

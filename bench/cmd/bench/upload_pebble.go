@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/persistence"
 )
 
 // pebbleBatchRows is how many rows go into one synced batch.
@@ -26,7 +27,9 @@ const pebbleBatchRows = 1000
 // time) per row, no phone parsing, no dedupe, no replication log. Timed from
 // opening the file to the last commit.
 func pebbleBaseline(h *harness, path string) (time.Duration, error) {
-	db, err := pebble.Open(h.TempDir(), &pebble.Options{Logger: quietPebble{}})
+	opts := persistence.PebbleOptions()
+	opts.Logger = quietPebble{}
+	db, err := pebble.Open(h.TempDir(), opts)
 	if err != nil {
 		return 0, err
 	}

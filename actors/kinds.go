@@ -32,6 +32,10 @@ type Deps struct {
 	// Request sends a message to another grain (an upload's list asks its
 	// campaign to claim numbers). Set once the cluster runs.
 	Request RequestFunc
+	// Loaders bounds how many uploads a node ingests at once (each holds a
+	// few batches in memory and keeps a core busy); the others wait their
+	// turn, processing with nothing done yet. Nil: no bound.
+	Loaders chan struct{}
 }
 
 // Kinds returns the cluster kinds this node hosts.

@@ -26,6 +26,7 @@ import (
 // which writes it atomically with its done marker. Rows are parsed one
 // batch ahead of the batch being committed.
 type loader struct {
+	slots    chan struct{}
 	store    dialerd.Store
 	request  RequestFunc
 	identity string
@@ -54,6 +55,16 @@ type parsed struct {
 }
 
 func (l *loader) run(ctx context.Context) {
+	if l.slots != nil {
+		select {
+		case l.slots <- struct{}{}:
+			defer func() { <-l.slots }()
+		case <-ctx.Done():
+			// Stopped before its turn: the upload stays processing, and
+			// the next owner (or activation) resumes it.
+			return
+		}
+	}
 	end := &loaderEnd{upload: l.up.UUID, total: -1}
 	start := time.Now()
 	var claimT, writeT time.Duration

@@ -352,6 +352,7 @@ func (g *listGrain) startLoader(up *dialerd.Upload) {
 	ctx, cancel := context.WithCancel(context.Background())
 	g.uploads.running[up.UUID] = cancel
 	l := &loader{
+		slots:    g.deps.Loaders,
 		store:    g.deps.Store,
 		request:  g.deps.Request,
 		identity: g.identity,

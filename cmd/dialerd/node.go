@@ -89,7 +89,8 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		store.Close()
 		return nil, err
 	}
-	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain, Request: node.Request}
+	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain, Request: node.Request,
+		Loaders: make(chan struct{}, concurrentUploads)}
 	if err := node.Start(actors.Kinds(deps)); err != nil {
 		store.Close()
 		return nil, err
@@ -136,6 +137,10 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		"data", cfg.Data, "clock", cfg.Clock, "join", cfg.Join)
 	return n, nil
 }
+
+// concurrentUploads is how many uploads a node ingests at once: one
+// upload already keeps this machine's two cores busy.
+const concurrentUploads = 2
 
 func (n *Node) ready() error {
 	if n.stopping.Load() {

@@ -26,13 +26,12 @@ import (
 // starting up (or taking over a shard) which lists to resume.
 const indexUploadActive = "upload.active"
 
-func uploadKey(id string) string           { return "u/" + id }
-func chunkKey(id string, n int) string     { return fmt.Sprintf("u/%s/c/%06d", id, n) }
-func batchKey(id string, n int) string     { return fmt.Sprintf("u/%s/b/%06d", id, n) }
-func batchPrefix(id string) string         { return "u/" + id + "/b/" }
-func activeKey(id string) string           { return "ua/" + id }
-func activeEntry(list, id string) string   { return list + "\x00" + id }
-func claimKey(upload string, n int) string { return fmt.Sprintf("u:%s:%d", upload, n) }
+func uploadKey(id string) string         { return "u/" + id }
+func chunkKey(id string, n int) string   { return fmt.Sprintf("u/%s/c/%06d", id, n) }
+func batchKey(id string, n int) string   { return fmt.Sprintf("u/%s/b/%06d", id, n) }
+func batchPrefix(id string) string       { return "u/" + id + "/b/" }
+func activeKey(id string) string         { return "ua/" + id }
+func activeEntry(list, id string) string { return list + "\x00" + id }
 func uploadGone(id string) *dialerd.Error {
 	return dialerd.Errorf(dialerd.ENOTFOUND, "Upload %q not found.", id)
 }

@@ -276,8 +276,9 @@ func TestManualClockConcurrentUse(t *testing.T) {
 			}
 		}()
 	}
-	done := make(chan struct{})
+	done, advanced := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(advanced)
 		for {
 			select {
 			case <-done:
@@ -289,6 +290,9 @@ func TestManualClockConcurrentUse(t *testing.T) {
 	}()
 	wg.Wait()
 	close(done)
+	// An Advance runs the timers it takes off the heap after it lets go of
+	// the lock: wait for the last one to finish before counting.
+	<-advanced
 	c.Advance(time.Hour)
 	// Every timer either was stopped in time or fired exactly once.
 	if n := count.Load(); n < workers*each*4/5 || n > workers*each {

@@ -1,0 +1,156 @@
+// Package dialer holds the dialer's rules — pacing, eligibility, the choice
+// of a seat for an answered call — as pure functions over plain data and a
+// time value. The campaign grain is a thin shell around them: it keeps the
+// state, asks the rules, and does what they say. Nothing here reads a clock
+// or does I/O, so a simulation can run days of dialing in a test.
+package dialer
+
+import (
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dialerd/dialerd"
+)
+
+// Settings are what the rules read of a campaign, parsed once.
+type Settings struct {
+	Active, Paused bool
+	CallRatio      float64
+	MaxActiveCalls int // 0: no cap
+	MaxNumberCalls int
+	MinBetween     time.Duration
+	// Expire is how long a prospect stays dialable after it was added;
+	// 0: forever (expire_days −1).
+	Expire time.Duration
+	// Earliest and Latest bound the prospect's local time of day, in
+	// seconds since midnight: calls from Earliest up to, not including,
+	// Latest.
+	Earliest, Latest int
+	IgnoreStates     map[string]bool
+	MaxWait, WrapUp  time.Duration
+	Strategy         string
+}
+
+// SettingsOf reads a campaign's settings. The campaign was validated when
+// it was written, so its times parse.
+func SettingsOf(c dialerd.Campaign) Settings {
+	s := Settings{
+		Active: c.Active, Paused: c.Paused, CallRatio: c.CallRatio,
+		MaxActiveCalls: c.MaxActiveCalls, MaxNumberCalls: c.MaxNumberCalls,
+		MinBetween: time.Duration(c.MinTimeBetweenCalls) * time.Minute,
+		MaxWait:    time.Duration(c.MaxWaitTime) * time.Second,
+		WrapUp:     time.Duration(c.WrapUpTime) * time.Second,
+		Strategy:   c.QueueStrategy,
+	}
+	if c.ExpireDays >= 0 {
+		s.Expire = time.Duration(c.ExpireDays) * 24 * time.Hour
+	}
+	s.Earliest, _ = dialerd.ParseTimeOfDay(c.EarliestProspectTime)
+	s.Latest, _ = dialerd.ParseTimeOfDay(c.LatestProspectTime)
+	for _, st := range strings.FieldsFunc(c.IgnoreStates, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if s.IgnoreStates == nil {
+			s.IgnoreStates = map[string]bool{}
+		}
+		s.IgnoreStates[strings.ToUpper(st)] = true
+	}
+	return s
+}
+
+// CallsWanted is DESIGN §4's pacing: ⌈seats free × ratio⌉ − calls already
+// ringing, never more than max_active_calls − calls in progress (when
+// there is a cap), never below zero. ratio is the effective call ratio
+// (at most call_ratio; the abandonment governor may lower it).
+func CallsWanted(s Settings, ratio float64, seatsFree, ringing, inProgress int) int {
+	if !s.Active || s.Paused || seatsFree <= 0 {
+		return 0
+	}
+	want := int(math.Ceil(float64(seatsFree)*ratio-1e-9)) - ringing
+	if s.MaxActiveCalls > 0 {
+		want = min(want, s.MaxActiveCalls-inProgress)
+	}
+	return max(want, 0)
+}
+
+// Candidate is what eligibility reads of a prospect.
+type Candidate struct {
+	State       string
+	Timezones   []string
+	Resolved    bool
+	Attempts    int
+	LastAttempt time.Time // zero: never called
+	Added       time.Time
+}
+
+// Reason says why a prospect is not dialable now; "" when it is.
+type Reason string
+
+const (
+	Eligible        Reason = ""
+	ReasonInactive  Reason = "inactive"
+	ReasonPaused    Reason = "paused"
+	ReasonResolved  Reason = "resolved"
+	ReasonExpired   Reason = "expired"
+	ReasonAttempts  Reason = "max_number_calls"
+	ReasonTooSoon   Reason = "min_time_between_calls"
+	ReasonIgnored   Reason = "ignore_states"
+	ReasonNoZone    Reason = "no_time_zone"
+	ReasonOffWindow Reason = "outside_calling_window"
+)
+
+// Check says whether the campaign may call the prospect at now, and if
+// not, the first reason why. The local time must be inside the window in
+// every zone the prospect may be in.
+func Check(s Settings, c Candidate, now time.Time) Reason {
+	switch {
+	case !s.Active:
+		return ReasonInactive
+	case s.Paused:
+		return ReasonPaused
+	case c.Resolved:
+		return ReasonResolved
+	case s.Expire > 0 && !now.Before(c.Added.Add(s.Expire)):
+		return ReasonExpired
+	case c.Attempts >= s.MaxNumberCalls:
+		return ReasonAttempts
+	case !c.LastAttempt.IsZero() && now.Before(c.LastAttempt.Add(s.MinBetween)):
+		return ReasonTooSoon
+	case s.IgnoreStates[c.State]:
+		return ReasonIgnored
+	case len(c.Timezones) == 0:
+		return ReasonNoZone
+	}
+	for _, z := range c.Timezones {
+		if !InWindow(s, z, now) {
+			return ReasonOffWindow
+		}
+	}
+	return Eligible
+}
+
+// InWindow reports whether now, in zone, is inside the campaign's window.
+// An unknown zone is never inside.
+func InWindow(s Settings, zone string, now time.Time) bool {
+	loc := location(zone)
+	if loc == nil {
+		return false
+	}
+	h, m, sec := now.In(loc).Clock()
+	t := h*3600 + m*60 + sec
+	return t >= s.Earliest && t < s.Latest
+}
+
+var locations sync.Map // zone name → *time.Location (nil when unknown)
+
+func location(zone string) *time.Location {
+	if l, ok := locations.Load(zone); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(zone)
+	if err != nil {
+		l = nil
+	}
+	locations.Store(zone, l)
+	return l
+}

@@ -1,0 +1,370 @@
+//go:build !race
+
+// The simulation runs on one goroutine: the race detector has nothing to
+// find in it and makes 200 runs eight times slower, so make test runs it
+// without -race.
+
+package dialer
+
+import (
+	"container/heap"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/dialerd/dialerd"
+)
+
+// The deterministic simulation of the pure core: seeded runs of simulated
+// days — prospects across the US and Canadian time zones, a sim telephone
+// (answer, no answer, busy, machine; ring and talk times), seats changing
+// state, pauses and settings edits — checked afterwards against the
+// dialer's promises. A failure prints its seed; replay one with
+//
+//	go test ./dialer -run TestSimulation -sim.seed=N -v
+var (
+	simSeeds = flag.Int("sim.seeds", 200, "simulation runs")
+	simSeed  = flag.Uint64("sim.seed", 0, "run only this seed")
+	simDays  = flag.Int("sim.days", 2, "simulated days per run")
+	simScale = flag.Int("sim.scale", 1, "prospects per run: 100–500 times this")
+)
+
+// zones of the US and Canada with a state of each, so every offset (and
+// Arizona's and Saskatchewan's missing DST) is dialled.
+var simZones = []struct{ state, zone string }{
+	{"NY", "America/New_York"}, {"FL", "America/New_York"}, {"IL", "America/Chicago"}, {"TX", "America/Chicago"},
+	{"CO", "America/Denver"}, {"AZ", "America/Phoenix"}, {"CA", "America/Los_Angeles"}, {"WA", "America/Los_Angeles"},
+	{"AK", "America/Anchorage"}, {"HI", "Pacific/Honolulu"}, {"ON", "America/Toronto"}, {"QC", "America/Toronto"},
+	{"MB", "America/Winnipeg"}, {"SK", "America/Regina"}, {"AB", "America/Edmonton"}, {"BC", "America/Vancouver"},
+	{"NS", "America/Halifax"}, {"NL", "America/St_Johns"}, {"IN", "America/Indiana/Indianapolis"},
+}
+
+var strategies = []string{LongestIdleAgent, RoundRobin, TopDown, AgentWithLeastTalkTime, AgentWithFewestCalls, SequentiallyByAgentOrder, Random}
+
+type simEvent struct {
+	at   time.Time
+	seq  int
+	kind int // evTick, evRing, evHangup, evChange
+	call int64
+	out  string
+}
+
+const (
+	evTick = iota
+	evRing
+	evHangup
+	evChange
+)
+
+type events []simEvent
+
+func (h events) Len() int { return len(h) }
+func (h events) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h events) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *events) Push(x any)   { *h = append(*h, x.(simEvent)) }
+func (h *events) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// simRun is one run's record: every attempt with the settings in force
+// when it was placed, and every seat connection.
+type simRun struct {
+	seed      uint64
+	start     time.Time
+	calls     []*Call
+	placedBy  map[int64]Settings
+	inFlight  map[int64]int // calls in progress when each was placed, itself included
+	prospects map[string]Prospect
+	engine    *Engine
+	complete  bool
+	changes   []change // settings over time, the first at the start
+}
+
+type change struct {
+	at time.Time
+	s  Settings
+}
+
+// settingsAt returns the settings in force at t.
+func (run *simRun) settingsAt(t time.Time) Settings {
+	s := run.changes[0].s
+	for _, c := range run.changes {
+		if c.at.After(t) {
+			break
+		}
+		s = c.s
+	}
+	return s
+}
+
+func randomSettings(r *rand.Rand) Settings {
+	c := dialerd.NewCampaign()
+	c.Active = r.IntN(20) != 0
+	c.Paused = r.IntN(10) == 0
+	c.CallRatio = []float64{0.5, 1, 1.5, 2, 3}[r.IntN(5)]
+	c.MaxActiveCalls = []int{0, 0, 1, 3, 8}[r.IntN(5)]
+	c.MaxNumberCalls = 1 + r.IntN(4)
+	c.MinTimeBetweenCalls = []int{1, 15, 60, 240}[r.IntN(4)]
+	c.ExpireDays = []int{-1, 1, 3, 90}[r.IntN(4)]
+	e, l := 7+r.IntN(4), 17+r.IntN(5)
+	c.EarliestProspectTime, c.LatestProspectTime = fmt.Sprintf("%02d:%02d", e, 15*r.IntN(4)), fmt.Sprintf("%02d:00", l)
+	c.IgnoreStates = []string{"", "", "TX", "CA,QC", "HI"}[r.IntN(5)]
+	c.MaxWaitTime = []int{5, 30, 120}[r.IntN(3)]
+	c.WrapUpTime = []int{0, 3, 30}[r.IntN(3)]
+	c.QueueStrategy = strategies[r.IntN(len(strategies))]
+	c.DialerInterval = 2 + r.IntN(14)
+	return SettingsOf(c)
+}
+
+func simulate(seed uint64, days int) *simRun {
+	r := rand.New(rand.NewPCG(seed, 0xd1a1))
+	// A Friday before the US DST change (2026-03-08), so runs cross it.
+	start := time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(48)) * time.Hour)
+	s := randomSettings(r)
+	interval := time.Duration(2+r.IntN(14)) * time.Second
+	var seats []Seat
+	for i := 1; i <= 1+r.IntN(6); i++ {
+		seats = append(seats, Seat{Position: i, State: SeatAvailable})
+	}
+	e := NewEngine(s, seats, rand.New(rand.NewPCG(seed, 2)))
+	run := &simRun{seed: seed, start: start, placedBy: map[int64]Settings{}, inFlight: map[int64]int{}, prospects: map[string]Prospect{}, engine: e,
+		changes: []change{{start, s}}}
+	n := (100 + r.IntN(400)) * *simScale
+	for i := 0; i < n; i++ {
+		z := simZones[r.IntN(len(simZones))]
+		p := Prospect{ID: fmt.Sprintf("p%05d", i), Candidate: Candidate{State: z.state, Timezones: []string{z.zone}, Added: start.Add(-time.Duration(r.IntN(72)) * time.Hour)}}
+		if r.IntN(10) == 0 { // a split area code: two zones
+			p.Timezones = append(p.Timezones, simZones[r.IntN(len(simZones))].zone)
+		}
+		e.Add(p)
+		run.prospects[p.ID] = p
+	}
+	answer, machine, busy := 0.3+0.4*r.Float64(), 0.1*r.Float64(), 0.1*r.Float64()
+
+	var q events
+	seq := 0
+	push := func(ev simEvent) {
+		seq++
+		ev.seq = seq
+		heap.Push(&q, ev)
+	}
+	push(simEvent{at: start, kind: evTick})
+	push(simEvent{at: start.Add(time.Duration(r.IntN(3600)) * time.Second), kind: evChange})
+	end := start.Add(time.Duration(days) * 24 * time.Hour)
+	for q.Len() > 0 {
+		ev := heap.Pop(&q).(simEvent)
+		if ev.at.After(end) {
+			break
+		}
+		now := ev.at
+		switch ev.kind {
+		case evTick:
+			for _, c := range e.Tick(now) {
+				run.calls = append(run.calls, c)
+				run.placedBy[c.ID] = e.S
+				run.inFlight[c.ID] = e.InProgress()
+				ring := time.Duration(3+r.IntN(40)) * time.Second
+				out := OutcomeNoAnswer
+				switch x := r.Float64(); {
+				case x < answer:
+					out = OutcomeAnswered
+				case x < answer+machine:
+					out = OutcomeMachine
+				case x < answer+machine+busy:
+					out = OutcomeBusy
+				case x < answer+machine+busy+0.02:
+					out = OutcomeFailed
+				}
+				push(simEvent{at: now.Add(ring), kind: evRing, call: c.ID, out: out})
+			}
+			if e.Status() != "Completed" {
+				push(simEvent{at: now.Add(interval), kind: evTick})
+			}
+		case evRing:
+			before := connected(e)
+			e.Ring(now, ev.call, ev.out)
+			scheduleHangups(e, before, now, r, push)
+		case evHangup:
+			before := connected(e)
+			disp := DispositionCompleted
+			var back time.Time
+			switch x := r.IntN(10); {
+			case x == 0:
+				disp, back = DispositionCallback, now.Add(time.Duration(1+r.IntN(48))*time.Hour)
+			case x == 1:
+				disp = DispositionDNC
+			}
+			e.Hangup(now, ev.call, disp, back)
+			scheduleHangups(e, before, now, r, push)
+		case evChange:
+			// A seat changes state, or the campaign is paused, resumed
+			// or edited.
+			switch r.IntN(4) {
+			case 0, 1:
+				st := []string{SeatAvailable, SeatAvailable, SeatPaused, SeatOffline}[r.IntN(4)]
+				e.Seats[r.IntN(len(e.Seats))].State = st
+			case 2:
+				next := e.S
+				next.Paused = !next.Paused
+				e.Settings(next)
+				run.changes = append(run.changes, change{now, e.S})
+			case 3:
+				next := randomSettings(r)
+				next.Active = true
+				e.Settings(next)
+				run.changes = append(run.changes, change{now, e.S})
+			}
+			before := connected(e)
+			e.Advance(now)
+			scheduleHangups(e, before, now, r, push)
+			push(simEvent{at: now.Add(time.Duration(600+r.IntN(7200)) * time.Second), kind: evChange})
+		}
+		if e.Status() == "Completed" {
+			run.complete = true
+		}
+	}
+	return run
+}
+
+// connected returns the calls connected to a seat now.
+func connected(e *Engine) map[int64]bool {
+	m := map[int64]bool{}
+	for id, c := range e.calls {
+		if !c.Connected.IsZero() {
+			m[id] = true
+		}
+	}
+	return m
+}
+
+// scheduleHangups gives calls newly connected a talk time.
+func scheduleHangups(e *Engine, before map[int64]bool, now time.Time, r *rand.Rand, push func(simEvent)) {
+	for id, c := range e.calls {
+		if !c.Connected.IsZero() && !before[id] {
+			push(simEvent{at: now.Add(time.Duration(20+r.IntN(600)) * time.Second), kind: evHangup, call: id})
+		}
+	}
+}
+
+// check verifies a run's call log against the dialer's promises.
+func (run *simRun) check() []string {
+	var bad []string
+	fail := func(format string, args ...any) {
+		if len(bad) < 10 {
+			bad = append(bad, fmt.Sprintf(format, args...))
+		}
+	}
+	last := map[string]time.Time{}
+	attempts := map[string]int{}
+	type seatUse struct{ from, to time.Time }
+	bySeat := map[int][]seatUse{}
+	for _, c := range run.calls {
+		s := run.placedBy[c.ID]
+		p := run.prospects[c.Prospect]
+		if !s.Active || s.Paused {
+			fail("call %d placed while inactive or paused", c.ID)
+		}
+		for _, z := range p.Timezones {
+			if !InWindow(s, z, c.Placed) {
+				fail("call %d to %s at %s (%s local) is outside %d–%d", c.ID, c.Prospect, c.Placed, c.Placed.In(location(z)).Format("15:04:05 MST"), s.Earliest, s.Latest)
+			}
+		}
+		if s.IgnoreStates[p.State] {
+			fail("call %d to %s in ignored state %s", c.ID, c.Prospect, p.State)
+		}
+		if prev, ok := last[c.Prospect]; ok && c.Placed.Sub(prev) < s.MinBetween {
+			fail("calls to %s at %s and %s: closer than %v", c.Prospect, prev, c.Placed, s.MinBetween)
+		}
+		last[c.Prospect] = c.Placed
+		attempts[c.Prospect]++
+		if attempts[c.Prospect] > s.MaxNumberCalls {
+			fail("%s called %d times, max_number_calls %d", c.Prospect, attempts[c.Prospect], s.MaxNumberCalls)
+		}
+		if s.Expire > 0 && !c.Placed.Before(p.Added.Add(s.Expire)) {
+			fail("call %d to %s after it expired", c.ID, c.Prospect)
+		}
+		if s.MaxActiveCalls > 0 && run.inFlight[c.ID] > s.MaxActiveCalls {
+			fail("call %d placed with %d in progress, max_active_calls %d", c.ID, run.inFlight[c.ID], s.MaxActiveCalls)
+		}
+		if !c.Answered.IsZero() && !c.Ended.IsZero() {
+			switch {
+			case !c.Connected.IsZero():
+				if wait := c.Connected.Sub(c.Answered); wait > run.settingsAt(c.Connected).MaxWait {
+					fail("call %d waited %v for a seat", c.ID, c.Connected.Sub(c.Answered))
+				}
+				bySeat[c.Seat] = append(bySeat[c.Seat], seatUse{c.Connected, c.Ended})
+			case c.Outcome != OutcomeAbandoned:
+				fail("answered call %d ended %q without a seat", c.ID, c.Outcome)
+			}
+		}
+	}
+	// A seat takes one call at a time, and not before its wrap-up (in
+	// force when it takes the next call) is over.
+	for seat, uses := range bySeat {
+		sort.Slice(uses, func(i, j int) bool { return uses[i].from.Before(uses[j].from) })
+		for i := 1; i < len(uses); i++ {
+			if uses[i].from.Before(uses[i-1].to) {
+				fail("seat %d took a call at %s while on one until %s", seat, uses[i].from, uses[i-1].to)
+			}
+			if wrap := run.settingsAt(uses[i].from).WrapUp; uses[i].from.Sub(uses[i-1].to) < wrap {
+				fail("seat %d took a call at %s, %v after its last ended: wrap_up_time %v", seat, uses[i].from, uses[i].from.Sub(uses[i-1].to), wrap)
+			}
+		}
+	}
+	if run.engine.Unresolved() == 0 && run.engine.InProgress() == 0 && run.engine.S.Active && !run.complete {
+		fail("every prospect resolved but the campaign never reported Completed")
+	}
+	return bad
+}
+
+func TestSimulation(t *testing.T) {
+	seeds := make([]uint64, 0, *simSeeds)
+	if *simSeed != 0 {
+		seeds = append(seeds, *simSeed)
+	} else {
+		base := uint64(time.Now().UnixNano())
+		for i := 0; i < *simSeeds; i++ {
+			seeds = append(seeds, base+uint64(i))
+		}
+	}
+	days := *simDays
+	if testing.Short() {
+		days = 1
+	}
+	calls, answered := 0, 0
+	for _, seed := range seeds {
+		run := simulate(seed, days)
+		if bad := run.check(); len(bad) > 0 {
+			t.Fatalf("seed %d (replay: go test ./dialer -run TestSimulation -sim.seed=%d -v):\n%s", seed, seed, joinLines(bad))
+		}
+		calls += len(run.calls)
+		for _, c := range run.calls {
+			if !c.Answered.IsZero() {
+				answered++
+			}
+		}
+	}
+	t.Logf("%d runs of %d days: %d calls, %d answered; first seed %d", len(seeds), days, calls, answered, seeds[0])
+	if calls == 0 {
+		t.Fatal("no calls at all: the simulation dials nothing")
+	}
+}
+
+func joinLines(xs []string) string {
+	out := ""
+	for _, x := range xs {
+		out += "  " + x + "\n"
+	}
+	return out
+}

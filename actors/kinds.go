@@ -18,6 +18,8 @@ const (
 	KindListSlug = "listslug"
 	// KindUpload is upload/<uuid>: which list an upload belongs to.
 	KindUpload = "upload"
+	// KindAgent is agent/<id>: a seat pool.
+	KindAgent = "agent"
 )
 
 // Deps is what grains are given; main wires it.
@@ -52,5 +54,6 @@ func Kinds(d *Deps) []*cluster.Kind {
 		cluster.NewKind(KindList, actor.PropsFromProducer(func() actor.Actor { return &listGrain{deps: d} })),
 		cluster.NewKind(KindListSlug, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindListSlug} })),
 		cluster.NewKind(KindUpload, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindUpload} })),
+		cluster.NewKind(KindAgent, actor.PropsFromProducer(func() actor.Actor { return &agentGrain{deps: d} })),
 	}
 }

@@ -3,13 +3,15 @@ package dialer
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/dialerd/dialerd"
 )
 
 // Seat states an operator sets.
 const (
-	SeatAvailable = "available"
-	SeatPaused    = "paused"
-	SeatOffline   = "offline"
+	SeatAvailable = dialerd.SeatAvailable
+	SeatPaused    = dialerd.SeatPaused
+	SeatOffline   = dialerd.SeatOffline
 )
 
 // Seat is one seat of an agent's pool, as the queue sees it.

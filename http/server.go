@@ -211,6 +211,10 @@ func match(parts []string) *route {
 		return routeProspectAdd
 	case len(parts) == 2 && parts[0] == "token":
 		return routeToken
+	case len(parts) == 2 && parts[0] == "agent":
+		return routeAgent
+	case len(parts) == 4 && parts[0] == "agent" && parts[2] == "seat":
+		return routeAgentSeat
 	case len(parts) == 2 && parts[0] == "upload":
 		return routeUpload
 	case len(parts) == 3 && parts[0] == "upload" && parts[2] == "retry":
@@ -233,6 +237,8 @@ var (
 	// POST names a list (by slug or uuid) to upload to; GET names an upload.
 	routeUpload      = &route{"/api/v/upload/{id}/", map[string]handler{"GET": (*Server).getUpload, "POST": (*Server).createUpload}}
 	routeUploadRetry = &route{"/api/v/upload/{uuid}/retry/", map[string]handler{"POST": (*Server).retryUpload}}
+	routeAgent       = &route{"/api/v/agent/{id}/", map[string]handler{"GET": (*Server).getAgent, "PUT": (*Server).putAgent}}
+	routeAgentSeat   = &route{"/api/v/agent/{id}/seat/{seat}/", map[string]handler{"PATCH": (*Server).patchSeat}}
 )
 
 const apiPrefix = "/api/v/"

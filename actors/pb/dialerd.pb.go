@@ -275,6 +275,58 @@ func (SlugOp) EnumDescriptor() ([]byte, []int) {
 	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{3}
 }
 
+type AgentOp int32
+
+const (
+	AgentOp_AGENT_OP_UNSPECIFIED AgentOp = 0
+	AgentOp_AGENT_GET            AgentOp = 1
+	AgentOp_AGENT_PUT            AgentOp = 2 // body: dialerd.AgentInput as JSON {"workspace", "seats"}
+	AgentOp_AGENT_SEAT           AgentOp = 3 // seat, body: the state
+)
+
+// Enum value maps for AgentOp.
+var (
+	AgentOp_name = map[int32]string{
+		0: "AGENT_OP_UNSPECIFIED",
+		1: "AGENT_GET",
+		2: "AGENT_PUT",
+		3: "AGENT_SEAT",
+	}
+	AgentOp_value = map[string]int32{
+		"AGENT_OP_UNSPECIFIED": 0,
+		"AGENT_GET":            1,
+		"AGENT_PUT":            2,
+		"AGENT_SEAT":           3,
+	}
+)
+
+func (x AgentOp) Enum() *AgentOp {
+	p := new(AgentOp)
+	*p = x
+	return p
+}
+
+func (x AgentOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AgentOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_dialerd_v1_dialerd_proto_enumTypes[4].Descriptor()
+}
+
+func (AgentOp) Type() protoreflect.EnumType {
+	return &file_dialerd_v1_dialerd_proto_enumTypes[4]
+}
+
+func (x AgentOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AgentOp.Descriptor instead.
+func (AgentOp) EnumDescriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{4}
+}
+
 // Scope is the caller's reach: admin, or a set of workspaces.
 type Scope struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -783,6 +835,75 @@ func (x *SlugRequest) GetExpect() string {
 	return ""
 }
 
+// AgentRequest goes to grain agent/<id>: a seat pool.
+type AgentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            AgentOp                `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.AgentOp" json:"op,omitempty"`
+	Scope         *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Seat          uint32                 `protobuf:"varint,4,opt,name=seat,proto3" json:"seat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentRequest) Reset() {
+	*x = AgentRequest{}
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentRequest) ProtoMessage() {}
+
+func (x *AgentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentRequest.ProtoReflect.Descriptor instead.
+func (*AgentRequest) Descriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AgentRequest) GetOp() AgentOp {
+	if x != nil {
+		return x.Op
+	}
+	return AgentOp_AGENT_OP_UNSPECIFIED
+}
+
+func (x *AgentRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *AgentRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *AgentRequest) GetSeat() uint32 {
+	if x != nil {
+		return x.Seat
+	}
+	return 0
+}
+
 var File_dialerd_v1_dialerd_proto protoreflect.FileDescriptor
 
 const file_dialerd_v1_dialerd_proto_rawDesc = "" +
@@ -828,7 +949,12 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\vSlugRequest\x12\"\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x12.dialerd.v1.SlugOpR\x02op\x12\x12\n" +
 	"\x04uuid\x18\x02 \x01(\tR\x04uuid\x12\x16\n" +
-	"\x06expect\x18\x03 \x01(\tR\x06expect*\xdc\x01\n" +
+	"\x06expect\x18\x03 \x01(\tR\x06expect\"\x84\x01\n" +
+	"\fAgentRequest\x12#\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.AgentOpR\x02op\x12'\n" +
+	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x12\n" +
+	"\x04seat\x18\x04 \x01(\rR\x04seat*\xdc\x01\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -864,7 +990,13 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x13SLUG_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bSLUG_GET\x10\x01\x12\x10\n" +
 	"\fSLUG_RESERVE\x10\x02\x12\x10\n" +
-	"\fSLUG_RELEASE\x10\x03B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
+	"\fSLUG_RELEASE\x10\x03*Q\n" +
+	"\aAgentOp\x12\x18\n" +
+	"\x14AGENT_OP_UNSPECIFIED\x10\x00\x12\r\n" +
+	"\tAGENT_GET\x10\x01\x12\r\n" +
+	"\tAGENT_PUT\x10\x02\x12\x0e\n" +
+	"\n" +
+	"AGENT_SEAT\x10\x03B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
 
 var (
 	file_dialerd_v1_dialerd_proto_rawDescOnce sync.Once
@@ -878,38 +1010,42 @@ func file_dialerd_v1_dialerd_proto_rawDescGZIP() []byte {
 	return file_dialerd_v1_dialerd_proto_rawDescData
 }
 
-var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_dialerd_v1_dialerd_proto_goTypes = []any{
 	(CampaignOp)(0),         // 0: dialerd.v1.CampaignOp
 	(TokenOp)(0),            // 1: dialerd.v1.TokenOp
 	(ListOp)(0),             // 2: dialerd.v1.ListOp
 	(SlugOp)(0),             // 3: dialerd.v1.SlugOp
-	(*Scope)(nil),           // 4: dialerd.v1.Scope
-	(*FieldMessages)(nil),   // 5: dialerd.v1.FieldMessages
-	(*Error)(nil),           // 6: dialerd.v1.Error
-	(*Reply)(nil),           // 7: dialerd.v1.Reply
-	(*CampaignRequest)(nil), // 8: dialerd.v1.CampaignRequest
-	(*TokenRequest)(nil),    // 9: dialerd.v1.TokenRequest
-	(*ListRequest)(nil),     // 10: dialerd.v1.ListRequest
-	(*SlugRequest)(nil),     // 11: dialerd.v1.SlugRequest
-	nil,                     // 12: dialerd.v1.Error.FieldsEntry
+	(AgentOp)(0),            // 4: dialerd.v1.AgentOp
+	(*Scope)(nil),           // 5: dialerd.v1.Scope
+	(*FieldMessages)(nil),   // 6: dialerd.v1.FieldMessages
+	(*Error)(nil),           // 7: dialerd.v1.Error
+	(*Reply)(nil),           // 8: dialerd.v1.Reply
+	(*CampaignRequest)(nil), // 9: dialerd.v1.CampaignRequest
+	(*TokenRequest)(nil),    // 10: dialerd.v1.TokenRequest
+	(*ListRequest)(nil),     // 11: dialerd.v1.ListRequest
+	(*SlugRequest)(nil),     // 12: dialerd.v1.SlugRequest
+	(*AgentRequest)(nil),    // 13: dialerd.v1.AgentRequest
+	nil,                     // 14: dialerd.v1.Error.FieldsEntry
 }
 var file_dialerd_v1_dialerd_proto_depIdxs = []int32{
-	12, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
-	6,  // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
+	14, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
+	7,  // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
 	0,  // 2: dialerd.v1.CampaignRequest.op:type_name -> dialerd.v1.CampaignOp
-	4,  // 3: dialerd.v1.CampaignRequest.scope:type_name -> dialerd.v1.Scope
+	5,  // 3: dialerd.v1.CampaignRequest.scope:type_name -> dialerd.v1.Scope
 	1,  // 4: dialerd.v1.TokenRequest.op:type_name -> dialerd.v1.TokenOp
 	2,  // 5: dialerd.v1.ListRequest.op:type_name -> dialerd.v1.ListOp
-	4,  // 6: dialerd.v1.ListRequest.scope:type_name -> dialerd.v1.Scope
+	5,  // 6: dialerd.v1.ListRequest.scope:type_name -> dialerd.v1.Scope
 	3,  // 7: dialerd.v1.SlugRequest.op:type_name -> dialerd.v1.SlugOp
-	5,  // 8: dialerd.v1.Error.FieldsEntry.value:type_name -> dialerd.v1.FieldMessages
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	4,  // 8: dialerd.v1.AgentRequest.op:type_name -> dialerd.v1.AgentOp
+	5,  // 9: dialerd.v1.AgentRequest.scope:type_name -> dialerd.v1.Scope
+	6,  // 10: dialerd.v1.Error.FieldsEntry.value:type_name -> dialerd.v1.FieldMessages
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_dialerd_v1_dialerd_proto_init() }
@@ -922,8 +1058,8 @@ func file_dialerd_v1_dialerd_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dialerd_v1_dialerd_proto_rawDesc), len(file_dialerd_v1_dialerd_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   9,
+			NumEnums:      5,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

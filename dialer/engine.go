@@ -265,3 +265,21 @@ func (e *Engine) Status() string {
 	}
 	return "Stopped"
 }
+
+// Reasons counts, over the unresolved prospects not in a call, why each
+// is not dialable at now (Eligible counts those that are): what a Stopped
+// campaign's status shows, so an empty hopper is never a mystery.
+func (e *Engine) Reasons(now time.Time) map[Reason]int {
+	out := map[Reason]int{}
+	for _, p := range e.prospects {
+		if p.Resolved || p.InCall {
+			continue
+		}
+		r := Check(e.S, p.Candidate, now)
+		if r == Eligible && now.Before(p.CallbackAt) {
+			r = ReasonCallback
+		}
+		out[r]++
+	}
+	return out
+}

@@ -97,6 +97,7 @@ const (
 	ReasonIgnored   Reason = "ignore_states"
 	ReasonNoZone    Reason = "no_time_zone"
 	ReasonOffWindow Reason = "outside_calling_window"
+	ReasonCallback  Reason = "callback_later" // a seat asked to call back later
 )
 
 // Check says whether the campaign may call the prospect at now, and if

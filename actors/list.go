@@ -424,8 +424,22 @@ func (g *listGrain) prospects(status, cursor string, limit int) ([]byte, error) 
 	defer cancel()
 	page := ProspectPage{Results: []json.RawMessage{}}
 	errStop := fmt.Errorf("stop")
+	scanned := 0
 	err := g.deps.Store.ScanAfter(ctx, g.identity, "p/", cursor, func(key string, v []byte) error {
 		id := strings.TrimPrefix(key, "p/")
+		if len(page.Results) == limit {
+			page.Next = page.lastID
+			return errStop
+		}
+		// A filter that matches little must not walk a million prospects
+		// in one request: past maxScanned, the page ends early (maybe
+		// empty) and its cursor goes on from there.
+		if scanned == maxScanned {
+			page.Next = page.lastID
+			return errStop
+		}
+		scanned++
+		page.lastID = id
 		if status != "" {
 			var head struct {
 				Status string `json:"status"`
@@ -434,12 +448,7 @@ func (g *listGrain) prospects(status, cursor string, limit int) ([]byte, error) 
 				return nil
 			}
 		}
-		if len(page.Results) == limit {
-			page.Next = page.lastID
-			return errStop
-		}
 		page.Results = append(page.Results, v)
-		page.lastID = id
 		return nil
 	})
 	if err != nil && err != errStop {
@@ -447,3 +456,6 @@ func (g *listGrain) prospects(status, cursor string, limit int) ([]byte, error) 
 	}
 	return json.Marshal(page)
 }
+
+// maxScanned bounds the prospects one page request reads.
+const maxScanned = 10000

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 )
 
@@ -82,4 +83,56 @@ func TestProspectLists(t *testing.T) {
 	}
 	expect(t, admin.do("GET", "/api/v/list/not-a-list/", ""), 404)
 	expect(t, admin.do("GET", "/api/v/list/00000000-0000-0000-0000-000000000000/", ""), 404)
+}
+
+// A page reads at most 10,000 prospects: a status filter that matches
+// nothing in a large list answers quickly with an empty page and a cursor
+// to go on from, and following the cursors visits every prospect once.
+func TestProspectPagesAreBounded(t *testing.T) {
+	t.Parallel()
+	_, admin := startNode(t)
+	list := newList(t, admin, `{"name": "Paging", "workspace": "ws_pg"}`, "paging", "Big")
+	file, stats := genCSV(t, 14_000, testSeed(t))
+	if u := waitUpload(t, admin, uploadCSV(t, admin, list, file, "true")); u.Status != "completed" {
+		t.Fatalf("upload: %s", u.counts())
+	}
+	page := func(query string) (int, string) {
+		r := admin.do("GET", "/api/v/list/"+list+"/prospects/?"+query, "")
+		expect(t, r, 200)
+		var p struct {
+			Results []json.RawMessage `json:"results"`
+			Next    string            `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(r.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Results), p.Next
+	}
+	n, next := page("status=resolved&limit=10")
+	if n != 0 || next == "" {
+		t.Fatalf("first page of a filter matching nothing: %d results, cursor %q", n, next)
+	}
+	pages := 1
+	for next != "" {
+		n, next = page("status=resolved&limit=10&cursor=" + next)
+		if n != 0 {
+			t.Fatalf("%d resolved prospects in a fresh list", n)
+		}
+		pages++
+	}
+	if pages != 2 {
+		t.Fatalf("%d pages to walk %d prospects, want 2", pages, stats.Accepted)
+	}
+	total, cursor := 0, ""
+	for {
+		n, next := page("status=unresolved&limit=1000&cursor=" + cursor)
+		total += n
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if total != stats.Accepted {
+		t.Fatalf("paged %d unresolved prospects, want %d", total, stats.Accepted)
+	}
 }

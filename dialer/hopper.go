@@ -1,0 +1,125 @@
+package dialer
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A list keeps its dialable prospects in an index ordered by bucket, then
+// by the time each becomes due. A bucket groups prospects the calling
+// rules treat alike — same state, same candidate zones — so the window and
+// ignore_states are decided once per bucket, and a tick reads only the
+// open buckets' due entries: its cost follows the buckets and the calls
+// it places, not the size of the list.
+
+// Bucket is a state and the zones a prospect there may be in.
+type Bucket struct {
+	State string
+	Zones []string
+}
+
+// BucketKey names a bucket: "STATE|zone,zone" with the zones sorted.
+func BucketKey(state string, zones []string) string {
+	z := append([]string(nil), zones...)
+	sort.Strings(z)
+	return state + "|" + strings.Join(z, ",")
+}
+
+// ParseBucket reads a bucket's key.
+func ParseBucket(key string) Bucket {
+	state, zones, _ := strings.Cut(key, "|")
+	b := Bucket{State: state}
+	if zones != "" {
+		b.Zones = strings.Split(zones, ",")
+	}
+	return b
+}
+
+// Open says whether the bucket's prospects may be dialled at now as far as
+// the bucket decides (Eligible), or why not.
+func (s Settings) Open(b Bucket, now time.Time) Reason {
+	switch {
+	case !s.Active:
+		return ReasonInactive
+	case s.Paused:
+		return ReasonPaused
+	case s.IgnoreStates[b.State]:
+		return ReasonIgnored
+	case len(b.Zones) == 0:
+		return ReasonNoZone
+	}
+	for _, z := range b.Zones {
+		if !InWindow(s, z, now) {
+			return ReasonOffWindow
+		}
+	}
+	return Eligible
+}
+
+// Due is when a prospect's own history lets it be dialled: when it was
+// added, min_time_between_calls after its last attempt, or its callback,
+// whichever is latest. The index orders a bucket's prospects by it; a
+// tick takes those due, oldest first.
+func Due(s Settings, c Candidate, callback time.Time) time.Time {
+	p := Prospect{Candidate: c, CallbackAt: callback}
+	return p.eligibleFrom(s)
+}
+
+// Entry is one prospect in the index.
+type Entry struct {
+	Bucket string
+	Due    time.Time
+	ID     string
+}
+
+// dueWidth digits of Unix seconds keep keys in time order until 2286.
+const dueWidth = 10
+
+// IndexKey is an entry's key: bucket, due time, id, so a bucket's entries
+// sort by due time. Times before 1970 count as 1970.
+func IndexKey(e Entry) string {
+	due := max(e.Due.Unix(), 0)
+	return e.Bucket + "\x00" + fmt.Sprintf("%0*d", dueWidth, due) + "\x00" + e.ID
+}
+
+// ParseIndexKey reads an entry's key.
+func ParseIndexKey(key string) (Entry, bool) {
+	bucket, rest, ok := strings.Cut(key, "\x00")
+	if !ok {
+		return Entry{}, false
+	}
+	due, id, ok := strings.Cut(rest, "\x00")
+	n, err := strconv.ParseInt(due, 10, 64)
+	if !ok || err != nil || len(due) != dueWidth {
+		return Entry{}, false
+	}
+	return Entry{Bucket: bucket, Due: time.Unix(n, 0).UTC(), ID: id}, true
+}
+
+// BucketEnd is the smallest key past every entry of bucket due at or
+// before now: a tick scans [bucket 0x00, BucketEnd) in each open bucket.
+func BucketEnd(bucket string, now time.Time) string {
+	return bucket + "\x00" + fmt.Sprintf("%0*d", dueWidth, max(now.Unix(), 0)) + "\x01"
+}
+
+// Oldest merges the due entries read from each open bucket (each in key
+// order) and keeps the n due longest, oldest first; ties go by id.
+func Oldest(perBucket [][]Entry, n int) []Entry {
+	var all []Entry
+	for _, es := range perBucket {
+		all = append(all, es...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].Due.Equal(all[j].Due) {
+			return all[i].Due.Before(all[j].Due)
+		}
+		return all[i].ID < all[j].ID
+	})
+	if len(all) > n {
+		all = all[:n]
+	}
+	return all
+}

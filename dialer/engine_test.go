@@ -74,3 +74,26 @@ func TestEngineCallLife(t *testing.T) {
 		t.Fatalf("abandoned prospect: %+v", p)
 	}
 }
+
+// The sim telephone draws outcomes at its rates and times within bounds,
+// the same for the same seed.
+func TestSimPhone(t *testing.T) {
+	a, b := NewSimPhone(42), NewSimPhone(42)
+	counts := map[string]int{}
+	const n = 100_000
+	for i := 0; i < n; i++ {
+		c := a.Place()
+		if c != b.Place() {
+			t.Fatal("same seed, different calls")
+		}
+		counts[c.Outcome]++
+		if c.Ring < a.RingMin || c.Ring > a.RingMax || (c.Outcome == OutcomeAnswered) != (c.Talk > 0) || c.Talk > a.TalkMax {
+			t.Fatalf("call %+v", c)
+		}
+	}
+	for out, rate := range map[string]float64{OutcomeAnswered: 0.35, OutcomeMachine: 0.10, OutcomeBusy: 0.05, OutcomeFailed: 0.02, OutcomeNoAnswer: 0.48} {
+		if got := float64(counts[out]) / n; got < rate-0.01 || got > rate+0.01 {
+			t.Errorf("%s: %.3f of calls, want %.2f", out, got, rate)
+		}
+	}
+}

@@ -150,7 +150,9 @@ func simulate(seed uint64, days int) *simRun {
 		e.Add(p)
 		run.prospects[p.ID] = p
 	}
-	answer, machine, busy := 0.3+0.4*r.Float64(), 0.1*r.Float64(), 0.1*r.Float64()
+	phone := NewSimPhone(seed)
+	phone.Answer, phone.Machine, phone.Busy = 0.3+0.4*r.Float64(), 0.1*r.Float64(), 0.1*r.Float64()
+	talks := map[int64]time.Duration{}
 
 	var q events
 	seq := 0
@@ -174,19 +176,9 @@ func simulate(seed uint64, days int) *simRun {
 				run.calls = append(run.calls, c)
 				run.placedBy[c.ID] = e.S
 				run.inFlight[c.ID] = e.InProgress()
-				ring := time.Duration(3+r.IntN(40)) * time.Second
-				out := OutcomeNoAnswer
-				switch x := r.Float64(); {
-				case x < answer:
-					out = OutcomeAnswered
-				case x < answer+machine:
-					out = OutcomeMachine
-				case x < answer+machine+busy:
-					out = OutcomeBusy
-				case x < answer+machine+busy+0.02:
-					out = OutcomeFailed
-				}
-				push(simEvent{at: now.Add(ring), kind: evRing, call: c.ID, out: out})
+				sc := phone.Place()
+				talks[c.ID] = sc.Talk
+				push(simEvent{at: now.Add(sc.Ring), kind: evRing, call: c.ID, out: sc.Outcome})
 			}
 			if e.Status() != "Completed" {
 				push(simEvent{at: now.Add(interval), kind: evTick})
@@ -194,7 +186,7 @@ func simulate(seed uint64, days int) *simRun {
 		case evRing:
 			before := connected(e)
 			e.Ring(now, ev.call, ev.out)
-			scheduleHangups(e, before, now, r, push)
+			scheduleHangups(e, before, now, talks, push)
 		case evHangup:
 			before := connected(e)
 			disp := DispositionCompleted
@@ -206,7 +198,7 @@ func simulate(seed uint64, days int) *simRun {
 				disp = DispositionDNC
 			}
 			e.Hangup(now, ev.call, disp, back)
-			scheduleHangups(e, before, now, r, push)
+			scheduleHangups(e, before, now, talks, push)
 		case evChange:
 			// A seat changes state, or the campaign is paused, resumed
 			// or edited.
@@ -227,7 +219,7 @@ func simulate(seed uint64, days int) *simRun {
 			}
 			before := connected(e)
 			e.Advance(now)
-			scheduleHangups(e, before, now, r, push)
+			scheduleHangups(e, before, now, talks, push)
 			push(simEvent{at: now.Add(time.Duration(600+r.IntN(7200)) * time.Second), kind: evChange})
 		}
 		if e.Status() == "Completed" {
@@ -248,11 +240,11 @@ func connected(e *Engine) map[int64]bool {
 	return m
 }
 
-// scheduleHangups gives calls newly connected a talk time.
-func scheduleHangups(e *Engine, before map[int64]bool, now time.Time, r *rand.Rand, push func(simEvent)) {
+// scheduleHangups ends calls newly connected after their talk time.
+func scheduleHangups(e *Engine, before map[int64]bool, now time.Time, talks map[int64]time.Duration, push func(simEvent)) {
 	for id, c := range e.calls {
 		if !c.Connected.IsZero() && !before[id] {
-			push(simEvent{at: now.Add(time.Duration(20+r.IntN(600)) * time.Second), kind: evHangup, call: id})
+			push(simEvent{at: now.Add(talks[id]), kind: evHangup, call: id})
 		}
 	}
 }

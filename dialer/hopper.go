@@ -106,20 +106,34 @@ func BucketEnd(bucket string, now time.Time) string {
 }
 
 // Oldest merges the due entries read from each open bucket (each in key
-// order) and keeps the n due longest, oldest first; ties go by id.
+// order, so in due order) and keeps the n due longest, oldest first; ties
+// go by id. It walks the buckets' heads, so it touches about n entries,
+// not all it was given.
 func Oldest(perBucket [][]Entry, n int) []Entry {
-	var all []Entry
-	for _, es := range perBucket {
-		all = append(all, es...)
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].Due.Equal(all[j].Due) {
-			return all[i].Due.Before(all[j].Due)
+	heads := make([]int, len(perBucket))
+	out := make([]Entry, 0, n)
+	for len(out) < n {
+		best := -1
+		for b, es := range perBucket {
+			if heads[b] == len(es) {
+				continue
+			}
+			if best < 0 || earlier(es[heads[b]], perBucket[best][heads[best]]) {
+				best = b
+			}
 		}
-		return all[i].ID < all[j].ID
-	})
-	if len(all) > n {
-		all = all[:n]
+		if best < 0 {
+			break
+		}
+		out = append(out, perBucket[best][heads[best]])
+		heads[best]++
 	}
-	return all
+	return out
+}
+
+func earlier(a, b Entry) bool {
+	if !a.Due.Equal(b.Due) {
+		return a.Due.Before(b.Due)
+	}
+	return a.ID < b.ID
 }

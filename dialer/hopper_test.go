@@ -1,6 +1,8 @@
 package dialer
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"sort"
 	"testing"
@@ -107,5 +109,41 @@ func TestOldestAndDue(t *testing.T) {
 	}
 	if d := Due(s, c, t0.Add(5*time.Hour)); !d.Equal(t0.Add(5 * time.Hour)) {
 		t.Fatalf("due with a callback: %s", d)
+	}
+}
+
+// Oldest walks bucket heads; it must keep exactly what sorting everything
+// would.
+func TestOldestMatchesSorting(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 3))
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for round := 0; round < 500; round++ {
+		var per [][]Entry
+		var all []Entry
+		for b := r.IntN(6); b >= 0; b-- {
+			var es []Entry
+			for i := r.IntN(8); i > 0; i-- {
+				es = append(es, Entry{Bucket: fmt.Sprint(b), Due: t0.Add(time.Duration(r.IntN(5)) * time.Second), ID: fmt.Sprintf("%03d", r.IntN(1000))})
+			}
+			sort.Slice(es, func(i, j int) bool { return earlier(es[i], es[j]) })
+			per = append(per, es)
+			all = append(all, es...)
+		}
+		n := r.IntN(12)
+		sort.SliceStable(all, func(i, j int) bool { return earlier(all[i], all[j]) })
+		if len(all) > n {
+			all = all[:n]
+		}
+		got := Oldest(per, n)
+		if len(got) != len(all) {
+			t.Fatalf("round %d: %d entries, want %d", round, len(got), len(all))
+		}
+		for i := range got {
+			if !got[i].Due.Equal(all[i].Due) || got[i].ID != all[i].ID {
+				t.Fatalf("round %d: entry %d is %+v, want %+v", round, i, got[i], all[i])
+			}
+		}
 	}
 }

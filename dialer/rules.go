@@ -117,17 +117,9 @@ func Check(s Settings, c Candidate, now time.Time) Reason {
 		return ReasonAttempts
 	case !c.LastAttempt.IsZero() && now.Before(c.LastAttempt.Add(s.MinBetween)):
 		return ReasonTooSoon
-	case s.IgnoreStates[c.State]:
-		return ReasonIgnored
-	case len(c.Timezones) == 0:
-		return ReasonNoZone
 	}
-	for _, z := range c.Timezones {
-		if !InWindow(s, z, now) {
-			return ReasonOffWindow
-		}
-	}
-	return Eligible
+	// The rest is decided by the prospect's bucket: state and zones.
+	return s.Open(Bucket{State: c.State, Zones: c.Timezones}, now)
 }
 
 // InWindow reports whether now, in zone, is inside the campaign's window.

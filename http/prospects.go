@@ -94,19 +94,7 @@ func prospectValues(ctx *fasthttp.RequestCtx) (map[string]string, bool, error) {
 
 // addProspect is POST /prospect/{list}/.
 func (s *Server) addProspect(r *request) error {
-	uuid, err := s.resolveList(r, r.parts[1])
-	if err != nil {
-		return err
-	}
-	doc, err := s.listCall(r, uuid, pb.ListOp_LIST_GET, nil, r.p)
-	if err != nil {
-		return err
-	}
-	var l dialerd.ProspectList
-	if err := json.Unmarshal(doc, &l); err != nil {
-		return err
-	}
-	camp, err := s.campaignOf(r, l.Campaign)
+	uuid, camp, err := s.listAndCampaign(r, r.parts[1])
 	if err != nil {
 		return err
 	}
@@ -156,6 +144,25 @@ func (s *Server) addProspect(r *request) error {
 	}
 	writeJSON(r.ctx, fasthttp.StatusCreated, added)
 	return nil
+}
+
+// listAndCampaign resolves a list (uuid or slug) in the caller's scope and
+// reads its campaign.
+func (s *Server) listAndCampaign(r *request, id string) (string, dialerd.Campaign, error) {
+	uuid, err := s.resolveList(r, id)
+	if err != nil {
+		return "", dialerd.Campaign{}, err
+	}
+	doc, err := s.listCall(r, uuid, pb.ListOp_LIST_GET, nil, r.p)
+	if err != nil {
+		return "", dialerd.Campaign{}, err
+	}
+	var l dialerd.ProspectList
+	if err := json.Unmarshal(doc, &l); err != nil {
+		return "", dialerd.Campaign{}, err
+	}
+	camp, err := s.campaignOf(r, l.Campaign)
+	return uuid, camp, err
 }
 
 // campaignOf reads a list's campaign (the list's scope was checked).

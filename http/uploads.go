@@ -35,19 +35,7 @@ func (s *Server) createUpload(r *request) error {
 	// A rejected upload leaves its body unread: close the connection
 	// rather than drain what may be a gigabyte.
 	r.ctx.SetConnectionClose()
-	list, err := s.resolveList(r, r.parts[1])
-	if err != nil {
-		return err
-	}
-	doc, err := s.listCall(r, list, pb.ListOp_LIST_GET, nil, r.p)
-	if err != nil {
-		return err
-	}
-	var l dialerd.ProspectList
-	if err := json.Unmarshal(doc, &l); err != nil {
-		return err
-	}
-	camp, err := s.campaignOf(r, l.Campaign)
+	list, camp, err := s.listAndCampaign(r, r.parts[1])
 	if err != nil {
 		return err
 	}

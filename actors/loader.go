@@ -66,7 +66,7 @@ func (l *loader) run(ctx context.Context) {
 		}
 	}
 	end := &loaderEnd{upload: l.up.UUID, total: -1}
-	start := time.Now()
+	start := dialerd.Stopwatch()
 	var claimT, writeT time.Duration
 	defer func() {
 		l.log.Info("upload run ended", "took", time.Since(start), "claiming", claimT, "writing", writeT, "batches", end.total, "reason", end.reason)
@@ -88,7 +88,7 @@ func (l *loader) run(ctx context.Context) {
 	go func() {
 		defer close(claimed)
 		for b := range work {
-			t := time.Now()
+			t := dialerd.Stopwatch()
 			msg, err := l.claim(pctx, b)
 			claimT += time.Since(t)
 			select {
@@ -103,7 +103,7 @@ func (l *loader) run(ctx context.Context) {
 	for c := range claimed {
 		err := c.err
 		if err == nil {
-			t := time.Now()
+			t := dialerd.Stopwatch()
 			err = l.write(ctx, c.msg)
 			writeT += time.Since(t)
 		}

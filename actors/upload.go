@@ -142,8 +142,12 @@ func (g *listGrain) beginUpload(body []byte) error {
 	if err := json.Unmarshal(body, &up); err != nil || !dialerd.ValidUUID(up.UUID) || up.List != g.uuid {
 		return dialerd.Errorf(dialerd.EINVALID, "Bad upload record.")
 	}
-	if _, err := g.upload(up.UUID); err == nil {
+	switch _, err := g.upload(up.UUID); dialerd.ErrorCode(err) {
+	case "":
 		return dialerd.Errorf(dialerd.ECONFLICT, "Upload %s exists.", up.UUID)
+	case dialerd.ENOTFOUND:
+	default:
+		return err
 	}
 	up.Status, up.Errors = dialerd.UploadReceiving, []dialerd.UploadRowError{}
 	up.CreatedAt = g.deps.Clock.Now().UTC().Truncate(time.Millisecond)
@@ -442,7 +446,13 @@ type loaderEnd struct {
 func (g *listGrain) loaderEnd(m *loaderEnd) {
 	delete(g.uploads.running, m.upload)
 	up, err := g.upload(m.upload)
-	if err != nil || up.Status != dialerd.UploadProcessing {
+	if err != nil {
+		if dialerd.ErrorCode(err) != dialerd.ENOTFOUND { // gone: the list or upload was deleted
+			g.log.Error("could not read an upload to record its end; it resumes later", "upload", m.upload, "err", err)
+		}
+		return
+	}
+	if up.Status != dialerd.UploadProcessing {
 		return
 	}
 	next := *up

@@ -65,8 +65,10 @@ type Call struct {
 // calls in progress and its queue of answered calls. Every method takes
 // the time it happens at; the engine never reads a clock.
 type Engine struct {
-	S     Settings
-	Ratio float64 // the effective call ratio
+	S Settings
+	// Ratio is the effective call ratio: call_ratio until the abandonment
+	// governor (DESIGN §5) lowers it.
+	Ratio float64
 	Seats []Seat
 
 	prospects map[string]*Prospect
@@ -92,11 +94,7 @@ func (e *Engine) Prospect(id string) *Prospect { return e.prospects[id] }
 
 // Settings changes the campaign's settings; calls in progress go on.
 func (e *Engine) Settings(s Settings) {
-	e.S = s
-	e.Ratio = min(e.Ratio, s.CallRatio)
-	if e.Ratio <= 0 || e.Ratio > s.CallRatio {
-		e.Ratio = s.CallRatio
-	}
+	e.S, e.Ratio = s, s.CallRatio
 }
 
 // InProgress counts calls placed and not ended.

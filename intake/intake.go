@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/dialerd/dialerd"
@@ -35,29 +34,6 @@ func ParserFor(locale string) (*phone.Parser, error) {
 	}
 	actual, _ := parsers.LoadOrStore(locale, p)
 	return actual.(*phone.Parser), nil
-}
-
-// canonicals remembers the canonical column of names seen: a file repeats
-// its header's names on every row. Bounded, since single adds bring
-// arbitrary names.
-var (
-	canonicals     sync.Map // name → canonical column ("" for custom)
-	canonicalsSize atomic.Int32
-)
-
-const maxCanonicals = 4096
-
-func canonical(name string) string {
-	if c, ok := canonicals.Load(name); ok {
-		return c.(string)
-	}
-	c := dialerd.CanonicalColumn(name)
-	if canonicalsSize.Load() < maxCanonicals {
-		if _, loaded := canonicals.LoadOrStore(name, c); !loaded {
-			canonicalsSize.Add(1)
-		}
-	}
-	return c
 }
 
 // columns are the canonical columns, in the order seen arrays use.
@@ -89,11 +65,11 @@ func Normalize(values map[string]string, parser *phone.Parser, loc *dialerd.Loca
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			b.take(name, canonical(name), values[name])
+			b.take(name, dialerd.CanonicalColumn(name), values[name])
 		}
 	} else {
 		for name, v := range values {
-			b.take(name, canonical(name), v)
+			b.take(name, dialerd.CanonicalColumn(name), v)
 		}
 	}
 	return b.finish(parser, loc)
@@ -216,7 +192,7 @@ func (b *builder) finish(parser *phone.Parser, loc *dialerd.Locale) (dialerd.Pro
 func orderMatters(values map[string]string) (matters bool, customs int) {
 	var cols [len(columns)]bool
 	for name := range values {
-		col := canonical(name)
+		col := dialerd.CanonicalColumn(name)
 		if col == "" {
 			customs++
 			if customs > MaxCustomField || strings.TrimSpace(name) != name {

@@ -2,7 +2,6 @@ package dialer
 
 import (
 	"math/rand/v2"
-	"sort"
 	"time"
 )
 
@@ -15,6 +14,9 @@ const (
 	OutcomeMachine   = "machine"
 	OutcomeAbandoned = "abandoned" // answered, but no seat within max_wait_time
 	OutcomeCompleted = "completed" // talked to a seat
+	// OutcomeUnknown closes a call whose outcome never arrived (its
+	// campaign restarted, or moved, while it was in progress).
+	OutcomeUnknown = "unknown"
 )
 
 // Dispositions a seat gives a call it talked.
@@ -24,15 +26,27 @@ const (
 	DispositionDNC       = "do_not_call"
 )
 
-// Prospect is the engine's view of one prospect.
+// Resolutions: why a prospect is done with.
+const (
+	ResolvedCompleted = "completed"
+	ResolvedDNC       = "do_not_call"
+	ResolvedExhausted = "exhausted" // max_number_calls attempts made
+	ResolvedExpired   = "expired"   // expire_days passed
+)
+
+// Prospect is the engine's view of one prospect, as leased from its list:
+// the attempt being made is already counted (Take).
 type Prospect struct {
-	ID string
+	ID   string
+	List string
 	Candidate
 	// CallbackAt, when set, is the earliest time to call again (a
 	// callback the seat asked for).
 	CallbackAt time.Time
-	InCall     bool
 }
+
+// Key identifies a prospect across a campaign's lists.
+func (p *Prospect) Key() string { return p.List + "/" + p.ID }
 
 // eligibleFrom is when the prospect became (or becomes) eligible as far
 // as its own history goes: "oldest eligible first" orders by it.
@@ -49,20 +63,84 @@ func (p *Prospect) eligibleFrom(s Settings) time.Time {
 	return t
 }
 
+// Take counts an attempt made at now: the list does it when it leases the
+// prospect, durably, before the call is placed.
+func Take(c *Candidate, now time.Time) {
+	c.Attempts++
+	c.LastAttempt = now
+}
+
+// Verdict is what a lease decides for one due prospect.
+type Verdict int
+
+const (
+	Skip    Verdict = iota // not now, and nothing to change
+	Lease                  // call it now
+	Resolve                // done with for good: see the reason
+	Requeue                // due later than its index says: move it
+)
+
+// Judge decides, for a prospect the index says is due in an open bucket,
+// whether to call it now. Settings may have changed since it was indexed:
+// a lowered max_number_calls or a passed expiry resolves it, a raised
+// min_time_between_calls requeues it at its new due time.
+func Judge(s Settings, c Candidate, callback, now time.Time) (Verdict, Reason, time.Time) {
+	switch r := Check(s, c, now); r {
+	case Eligible:
+		if now.Before(callback) {
+			return Requeue, ReasonCallback, callback
+		}
+		return Lease, Eligible, time.Time{}
+	case ReasonExpired, ReasonAttempts:
+		return Resolve, r, time.Time{}
+	case ReasonTooSoon:
+		return Requeue, r, Due(s, c, callback)
+	default:
+		return Skip, r, time.Time{}
+	}
+}
+
+// Resolution names a prospect resolved for reason r.
+func Resolution(r Reason) string {
+	if r == ReasonExpired {
+		return ResolvedExpired
+	}
+	return ResolvedExhausted
+}
+
 // Call is one attempt, kept for the call log.
 type Call struct {
 	ID        int64
 	Prospect  string
+	List      string
 	Placed    time.Time
 	Answered  time.Time // zero unless answered
 	Connected time.Time // zero unless a seat took it
 	Ended     time.Time // zero while in progress
 	Outcome   string    // "" while ringing or talking
 	Seat      int       // position, 0 when none
+	// Disposition is the seat's verdict on a completed call.
+	Disposition string
 }
 
-// Engine is one campaign's dialing state: its seats, its prospects, its
-// calls in progress and its queue of answered calls. Every method takes
+// Result is what a call's end means for its prospect; the campaign sends
+// it to the prospect's list.
+type Result struct {
+	Prospect, List string
+	Call           int64
+	Outcome        string
+	Attempts       int
+	LastAttempt    time.Time
+	// Resolution is set when the prospect is done with; otherwise Due is
+	// when it may be called again.
+	Resolution string
+	Due        time.Time
+	CallbackAt time.Time
+}
+
+// Engine is one campaign's dialing state: its seats, its calls in
+// progress and its queue of answered calls. The prospects come leased from
+// the campaign's lists and go back to them as Results. Every method takes
 // the time it happens at; the engine never reads a clock.
 type Engine struct {
 	S Settings
@@ -71,26 +149,20 @@ type Engine struct {
 	Ratio float64
 	Seats []Seat
 
-	prospects map[string]*Prospect
-	calls     map[int64]*Call
-	queue     []int64 // answered calls waiting for a seat, oldest first
-	cursor    Cursor
-	rng       *rand.Rand
-	nextID    int64
-	ringing   int
-	nextSweep time.Time
+	calls   map[int64]*Call
+	inCall  map[string]*Prospect // by Prospect.Key
+	queue   []int64              // answered calls waiting for a seat, oldest first
+	cursor  Cursor
+	rng     *rand.Rand
+	ringing int
+	results []Result
+	changed []*Call // calls whose record changed since TakeChanged
 }
 
 // NewEngine returns an engine with the given settings and seats.
 func NewEngine(s Settings, seats []Seat, rng *rand.Rand) *Engine {
-	return &Engine{S: s, Ratio: s.CallRatio, Seats: seats, prospects: map[string]*Prospect{}, calls: map[int64]*Call{}, rng: rng}
+	return &Engine{S: s, Ratio: s.CallRatio, Seats: seats, calls: map[int64]*Call{}, inCall: map[string]*Prospect{}, rng: rng}
 }
-
-// Add gives the engine a prospect.
-func (e *Engine) Add(p Prospect) { e.prospects[p.ID] = &p }
-
-// Prospect returns a prospect by id.
-func (e *Engine) Prospect(id string) *Prospect { return e.prospects[id] }
 
 // Settings changes the campaign's settings; calls in progress go on.
 func (e *Engine) Settings(s Settings) {
@@ -100,59 +172,40 @@ func (e *Engine) Settings(s Settings) {
 // InProgress counts calls placed and not ended.
 func (e *Engine) InProgress() int { return len(e.calls) }
 
-// Tick places the calls the pacing asks for, to the prospects eligible at
-// now, oldest eligible first; it returns them. The caller records each
-// attempt durably before placing it.
-func (e *Engine) Tick(now time.Time) []*Call {
+// Ringing counts calls placed and not yet answered.
+func (e *Engine) Ringing() int { return e.ringing }
+
+// Queued counts answered calls waiting for a seat.
+func (e *Engine) Queued() int { return len(e.queue) }
+
+// Connected counts calls talking to a seat.
+func (e *Engine) Connected() int { return len(e.calls) - e.ringing - len(e.queue) }
+
+// InCall reports whether the prospect (by Key) is in a call.
+func (e *Engine) InCall(key string) bool { return e.inCall[key] != nil }
+
+// Call returns a call in progress, or nil.
+func (e *Engine) Call(id int64) *Call { return e.calls[id] }
+
+// Want is DESIGN §4's pacing at now: how many calls to place. Seats that
+// will take the calls already queued are not free for new ones.
+func (e *Engine) Want(now time.Time) int {
 	e.Advance(now)
-	want := CallsWanted(e.S, e.Ratio, FreeSeats(e.Seats, now, e.S.WrapUp)-len(e.queue), e.ringing, len(e.calls))
-	// With nothing to place, look at the prospects only once a minute,
-	// to resolve those done with (expired, out of attempts).
-	if want == 0 && now.Before(e.nextSweep) {
+	return CallsWanted(e.S, e.Ratio, FreeSeats(e.Seats, now, e.S.WrapUp)-len(e.queue), e.ringing, len(e.calls))
+}
+
+// Place records a call to a leased prospect, id given by the caller (the
+// campaign's call sequence). A prospect already in a call is refused (nil).
+func (e *Engine) Place(now time.Time, id int64, p Prospect) *Call {
+	if e.inCall[p.Key()] != nil || e.calls[id] != nil {
 		return nil
 	}
-	e.nextSweep = now.Add(time.Minute)
-	var ready []*Prospect
-	for _, p := range e.prospects {
-		if p.InCall || p.Resolved {
-			continue
-		}
-		switch Check(e.S, p.Candidate, now) {
-		case Eligible:
-			if !now.Before(p.CallbackAt) {
-				ready = append(ready, p)
-			}
-		case ReasonExpired, ReasonAttempts:
-			// Done with for good (max_number_calls may have been
-			// lowered): resolved, so the campaign can complete.
-			p.Resolved = true
-		}
-	}
-	if want == 0 || len(ready) == 0 {
-		return nil
-	}
-	sort.Slice(ready, func(i, j int) bool {
-		a, b := ready[i].eligibleFrom(e.S), ready[j].eligibleFrom(e.S)
-		if !a.Equal(b) {
-			return a.Before(b)
-		}
-		return ready[i].ID < ready[j].ID
-	})
-	if len(ready) > want {
-		ready = ready[:want]
-	}
-	placed := make([]*Call, 0, len(ready))
-	for _, p := range ready {
-		e.nextID++
-		c := &Call{ID: e.nextID, Prospect: p.ID, Placed: now}
-		e.calls[c.ID] = c
-		e.ringing++
-		p.InCall = true
-		p.Attempts++
-		p.LastAttempt = now
-		placed = append(placed, c)
-	}
-	return placed
+	c := &Call{ID: id, Prospect: p.ID, List: p.List, Placed: now}
+	e.calls[id] = c
+	e.inCall[p.Key()] = &p
+	e.ringing++
+	e.changed = append(e.changed, c)
+	return c
 }
 
 // Ring reports how a ringing call turned out. Answered calls join the
@@ -164,10 +217,11 @@ func (e *Engine) Ring(now time.Time, id int64, outcome string) {
 	}
 	e.ringing--
 	if outcome != OutcomeAnswered {
-		e.end(now, c, outcome)
+		e.end(now, c, outcome, "", time.Time{})
 		return
 	}
 	c.Answered = now
+	e.changed = append(e.changed, c)
 	e.queue = append(e.queue, id)
 	e.Advance(now)
 }
@@ -179,40 +233,64 @@ func (e *Engine) Hangup(now time.Time, id int64, disposition string, callback ti
 	if c == nil || c.Connected.IsZero() {
 		return
 	}
+	e.freeSeat(now, c)
+	if disposition == "" {
+		disposition = DispositionCompleted
+	}
+	e.end(now, c, OutcomeCompleted, disposition, callback)
+	e.Advance(now)
+}
+
+// Drop ends a call whatever its state with outcome (OutcomeUnknown when its
+// fate is unknown, OutcomeFailed when it could not be placed).
+func (e *Engine) Drop(now time.Time, id int64, outcome string) {
+	c := e.calls[id]
+	if c == nil {
+		return
+	}
+	switch {
+	case c.Answered.IsZero():
+		e.ringing--
+	case c.Connected.IsZero():
+		for i, q := range e.queue {
+			if q == id {
+				e.queue = append(e.queue[:i], e.queue[i+1:]...)
+				break
+			}
+		}
+	default:
+		e.freeSeat(now, c)
+	}
+	e.end(now, c, outcome, "", time.Time{})
+	e.Advance(now)
+}
+
+func (e *Engine) freeSeat(now time.Time, c *Call) {
 	for i := range e.Seats {
-		if s := &e.Seats[i]; s.Position == c.Seat {
+		if s := &e.Seats[i]; s.Position == c.Seat && s.Busy {
 			s.Busy = false
 			s.LastCallEnd = now
 			s.TalkTime += now.Sub(c.Connected)
 			s.Calls++
 		}
 	}
-	p := e.prospects[c.Prospect]
-	switch disposition {
-	case DispositionCallback:
-		// A callback is another attempt: past max_number_calls it
-		// cannot be made, and the prospect is resolved as exhausted.
-		p.CallbackAt = callback
-	default: // completed, do-not-call
-		p.Resolved = true
-	}
-	e.end(now, c, OutcomeCompleted)
-	e.Advance(now)
 }
 
 // Advance abandons answered calls that waited longer than max_wait_time
-// and gives waiting calls to seats that became free.
-func (e *Engine) Advance(now time.Time) {
+// and gives waiting calls to seats that became free. It returns the calls
+// it connected.
+func (e *Engine) Advance(now time.Time) []*Call {
 	kept := e.queue[:0]
 	for _, id := range e.queue {
 		c := e.calls[id]
 		if now.Sub(c.Answered) > e.S.MaxWait {
-			e.end(now, c, OutcomeAbandoned)
+			e.end(now, c, OutcomeAbandoned, "", time.Time{})
 			continue
 		}
 		kept = append(kept, id)
 	}
 	e.queue = kept
+	var connected []*Call
 	for len(e.queue) > 0 {
 		i := PickSeat(e.S.Strategy, e.Seats, now, e.S.WrapUp, &e.cursor, e.rng)
 		if i < 0 {
@@ -222,62 +300,72 @@ func (e *Engine) Advance(now time.Time) {
 		e.queue = e.queue[1:]
 		e.Seats[i].Busy = true
 		c.Connected, c.Seat = now, e.Seats[i].Position
+		e.changed = append(e.changed, c)
+		connected = append(connected, c)
 	}
+	return connected
 }
 
-// end closes a call: a prospect not resolved is retried later, or
-// resolved once it has had max_number_calls attempts.
-func (e *Engine) end(now time.Time, c *Call, outcome string) {
-	c.Ended, c.Outcome = now, outcome
+// NextDeadline is when the first queued call will be abandoned (zero when
+// none waits): the campaign wakes then even between ticks.
+func (e *Engine) NextDeadline() time.Time {
+	if len(e.queue) == 0 {
+		return time.Time{}
+	}
+	return e.calls[e.queue[0]].Answered.Add(e.S.MaxWait + time.Nanosecond)
+}
+
+// end closes a call and says what it means for its prospect: resolved
+// (completed, do-not-call, or out of attempts) or due again after
+// min_time_between_calls or at its callback.
+func (e *Engine) end(now time.Time, c *Call, outcome, disposition string, callback time.Time) {
+	c.Ended, c.Outcome, c.Disposition = now, outcome, disposition
 	delete(e.calls, c.ID)
-	p := e.prospects[c.Prospect]
-	p.InCall = false
-	if !p.Resolved && p.Attempts >= e.S.MaxNumberCalls {
-		p.Resolved = true // exhausted
+	e.changed = append(e.changed, c)
+	key := c.List + "/" + c.Prospect
+	p := e.inCall[key]
+	delete(e.inCall, key)
+	if p == nil {
+		return
 	}
-}
-
-// Queued counts answered calls waiting for a seat.
-func (e *Engine) Queued() int { return len(e.queue) }
-
-// Unresolved counts prospects not yet resolved.
-func (e *Engine) Unresolved() int {
-	n := 0
-	for _, p := range e.prospects {
-		if !p.Resolved {
-			n++
-		}
-	}
-	return n
-}
-
-// Status is the reference's campaign status.
-func (e *Engine) Status() string {
+	r := Result{Prospect: p.ID, List: p.List, Call: c.ID, Outcome: outcome, Attempts: p.Attempts, LastAttempt: p.LastAttempt}
 	switch {
-	case !e.S.Active:
-		return "Inactive"
-	case e.Unresolved() == 0 && len(e.calls) == 0:
-		return "Completed"
-	case len(e.calls) > 0:
-		return "Running"
+	case disposition == DispositionDNC:
+		r.Resolution = ResolvedDNC
+	case outcome == OutcomeCompleted && disposition != DispositionCallback:
+		r.Resolution = ResolvedCompleted
+	case p.Attempts >= e.S.MaxNumberCalls:
+		// A callback is another attempt: past max_number_calls it
+		// cannot be made, and the prospect is resolved as exhausted.
+		r.Resolution = ResolvedExhausted
+	default:
+		if disposition == DispositionCallback {
+			p.CallbackAt = callback
+			r.CallbackAt = callback
+		}
+		r.Due = p.eligibleFrom(e.S)
 	}
-	return "Stopped"
+	e.results = append(e.results, r)
 }
 
-// Reasons counts, over the unresolved prospects not in a call, why each
-// is not dialable at now (Eligible counts those that are): what a Stopped
-// campaign's status shows, so an empty hopper is never a mystery.
-func (e *Engine) Reasons(now time.Time) map[Reason]int {
-	out := map[Reason]int{}
-	for _, p := range e.prospects {
-		if p.Resolved || p.InCall {
-			continue
+// TakeResults returns the results since the last call and forgets them.
+func (e *Engine) TakeResults() []Result {
+	r := e.results
+	e.results = nil
+	return r
+}
+
+// TakeChanged returns the calls whose record changed since the last call
+// (each once, in the order of their first change) and forgets them.
+func (e *Engine) TakeChanged() []*Call {
+	out := e.changed[:0:0]
+	seen := make(map[int64]bool, len(e.changed))
+	for _, c := range e.changed {
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
 		}
-		r := Check(e.S, p.Candidate, now)
-		if r == Eligible && now.Before(p.CallbackAt) {
-			r = ReasonCallback
-		}
-		out[r]++
 	}
+	e.changed = e.changed[:0]
 	return out
 }

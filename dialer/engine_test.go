@@ -10,68 +10,113 @@ import (
 )
 
 // One call's life through the engine: placed, answered, queued while the
-// only seat wraps up, connected, hung up with a callback; then Reasons and
-// Status say what the campaign is waiting for.
+// only seat wraps up, connected, hung up with a callback; its Result says
+// when to call again; an answered call with no seat is abandoned after
+// max_wait_time; a prospect out of attempts is resolved as exhausted.
 func TestEngineCallLife(t *testing.T) {
 	now := time.Date(2026, 7, 15, 16, 0, 0, 0, time.UTC) // 12:00 in New York
 	s := settings(func(c *dialerd.Campaign) {
-		c.WrapUpTime, c.MaxWaitTime, c.MinTimeBetweenCalls, c.MaxNumberCalls = 30, 60, 10, 3
+		c.WrapUpTime, c.MaxWaitTime, c.MinTimeBetweenCalls, c.MaxNumberCalls = 30, 60, 10, 2
 	})
 	seats := []Seat{{Position: 1, State: SeatAvailable, LastCallEnd: now.Add(-10 * time.Second)}}
 	e := NewEngine(s, seats, rand.New(rand.NewPCG(1, 1)))
 	ny := []string{"America/New_York"}
-	e.Add(Prospect{ID: "a", Candidate: Candidate{State: "NY", Timezones: ny, Added: now.Add(-time.Hour)}})
-	e.Add(Prospect{ID: "b", Candidate: Candidate{State: "NY", Timezones: ny, Added: now.Add(-2 * time.Hour)}})
-	e.Add(Prospect{ID: "c", Candidate: Candidate{State: "CA", Timezones: []string{"America/Los_Angeles"}, Added: now}})
+	b := Prospect{ID: "b", List: "l", Candidate: Candidate{State: "NY", Timezones: ny, Added: now.Add(-2 * time.Hour)}}
 
 	// The seat is in wrap-up for 20 s more: nothing to place.
-	if calls := e.Tick(now); len(calls) != 0 {
-		t.Fatalf("placed %d calls with the only seat in wrap-up", len(calls))
+	if n := e.Want(now); n != 0 {
+		t.Fatalf("wants %d calls with the only seat in wrap-up", n)
 	}
 	now = now.Add(20 * time.Second)
-	calls := e.Tick(now)
-	if len(calls) != 1 || calls[0].Prospect != "b" {
-		t.Fatalf("placed %+v, want one call to b (eligible longest)", calls)
+	if n := e.Want(now); n != 1 {
+		t.Fatalf("wants %d calls with one seat free at ratio 1", n)
 	}
-	if e.Status() != "Running" {
-		t.Fatalf("status %s with a call ringing", e.Status())
+	Take(&b.Candidate, now)
+	c := e.Place(now, 7, b)
+	if c == nil || c.ID != 7 || e.Ringing() != 1 || !e.InCall(b.Key()) {
+		t.Fatalf("placed %+v", c)
 	}
-	id := calls[0].ID
-	e.Ring(now.Add(5*time.Second), id, OutcomeAnswered)
-	if e.Seats[0].Busy != true || e.calls[id].Seat != 1 {
+	if e.Place(now, 8, b) != nil {
+		t.Fatal("a prospect in a call was placed again")
+	}
+	if n := e.Want(now); n != 0 {
+		t.Fatalf("wants %d more with one seat and one call ringing", n)
+	}
+	e.Ring(now.Add(5*time.Second), c.ID, OutcomeAnswered)
+	if !e.Seats[0].Busy || c.Seat != 1 || e.Connected() != 1 {
 		t.Fatalf("answered call not connected to the free seat")
 	}
-	e.Hangup(now.Add(65*time.Second), id, DispositionCallback, now.Add(2*time.Hour))
+	back := now.Add(2 * time.Hour)
+	e.Hangup(now.Add(65*time.Second), c.ID, DispositionCallback, back)
 	if e.Seats[0].Busy || e.Seats[0].Calls != 1 || e.Seats[0].TalkTime != time.Minute {
 		t.Fatalf("seat after the call: %+v", e.Seats[0])
 	}
-	later := now.Add(30 * time.Minute) // past min_time_between_calls, before the callback
-	want := map[Reason]int{Eligible: 2, ReasonCallback: 1}
-	if got := e.Reasons(later); !reflect.DeepEqual(got, want) {
-		t.Fatalf("reasons %v, want %v", got, want)
+	res := e.TakeResults()
+	want := []Result{{Prospect: "b", List: "l", Call: 7, Outcome: OutcomeCompleted, Attempts: 1, LastAttempt: now, Due: back, CallbackAt: back}}
+	if !reflect.DeepEqual(res, want) {
+		t.Fatalf("results %+v, want %+v", res, want)
 	}
-	if e.Status() != "Stopped" {
-		t.Fatalf("status %s with nothing in progress", e.Status())
+	if ch := e.TakeChanged(); len(ch) != 1 || ch[0] != c || c.Disposition != DispositionCallback || c.Outcome != OutcomeCompleted {
+		t.Fatalf("changed %+v", ch)
 	}
-	// An answered call with no seat free is abandoned after max_wait_time.
-	e.Seats[0].Busy = true // on someone else's call
-	calls = e.Tick(later)
-	if len(calls) != 0 {
-		t.Fatalf("placed %d with the seat busy", len(calls))
+	if e.InProgress() != 0 || e.InCall(b.Key()) {
+		t.Fatal("call still in progress")
+	}
+
+	// Its second and last attempt is answered with the seat on another
+	// call: abandoned after max_wait_time, and exhausted.
+	later := back
+	e.Seats[0].Busy = true
+	if n := e.Want(later); n != 0 {
+		t.Fatalf("wants %d with the seat busy", n)
 	}
 	e.Seats[0].Busy = false
-	calls = e.Tick(later)
-	if len(calls) != 1 {
-		t.Fatalf("placed %d, want 1", len(calls))
-	}
+	Take(&b.Candidate, later)
+	c = e.Place(later, 8, b)
 	e.Seats[0].Busy = true
-	e.Ring(later.Add(time.Second), calls[0].ID, OutcomeAnswered)
+	e.Ring(later.Add(time.Second), c.ID, OutcomeAnswered)
+	if e.Queued() != 1 || !e.NextDeadline().Equal(later.Add(61*time.Second+time.Nanosecond)) {
+		t.Fatalf("queued %d, deadline %v", e.Queued(), e.NextDeadline())
+	}
+	e.Advance(later.Add(61 * time.Second)) // waited exactly max_wait_time: still waits
+	if e.Queued() != 1 {
+		t.Fatal("abandoned at exactly max_wait_time")
+	}
 	e.Advance(later.Add(62 * time.Second))
-	if c := calls[0]; c.Outcome != OutcomeAbandoned || !c.Connected.IsZero() {
+	if c.Outcome != OutcomeAbandoned || !c.Connected.IsZero() || e.Queued() != 0 {
 		t.Fatalf("call waiting 61 s with max_wait_time 60: %+v", c)
 	}
-	if p := e.Prospect(calls[0].Prospect); p.Resolved || p.Attempts != 1 {
-		t.Fatalf("abandoned prospect: %+v", p)
+	if res := e.TakeResults(); len(res) != 1 || res[0].Resolution != ResolvedExhausted || res[0].Attempts != 2 {
+		t.Fatalf("results %+v, want exhausted after 2 attempts", res)
+	}
+}
+
+// Drop ends a call in any state and frees what it held.
+func TestEngineDrop(t *testing.T) {
+	now := time.Date(2026, 7, 15, 16, 0, 0, 0, time.UTC)
+	s := settings(func(c *dialerd.Campaign) { c.MaxNumberCalls, c.MinTimeBetweenCalls, c.WrapUpTime = 3, 30, 0 })
+	e := NewEngine(s, []Seat{{Position: 1, State: SeatAvailable}}, rand.New(rand.NewPCG(1, 1)))
+	var ps []Prospect
+	for i, id := range []string{"ringing", "talking", "queued"} {
+		p := Prospect{ID: id, List: "l", Candidate: Candidate{Timezones: []string{"America/New_York"}, Added: now}}
+		Take(&p.Candidate, now)
+		e.Place(now, int64(i+1), p)
+		ps = append(ps, p)
+	}
+	e.Ring(now, 2, OutcomeAnswered) // takes the seat
+	e.Ring(now, 3, OutcomeAnswered) // waits
+	if e.Ringing() != 1 || e.Connected() != 1 || e.Queued() != 1 {
+		t.Fatalf("ringing %d connected %d queued %d", e.Ringing(), e.Connected(), e.Queued())
+	}
+	e.Drop(now.Add(time.Minute), 1, OutcomeUnknown)
+	e.Drop(now.Add(time.Minute), 2, OutcomeUnknown) // frees the seat: the queued call takes it
+	if e.Ringing() != 0 || e.Queued() != 0 || e.Connected() != 1 || e.Call(3).Seat != 1 {
+		t.Fatalf("after drops: ringing %d queued %d connected %d", e.Ringing(), e.Queued(), e.Connected())
+	}
+	for _, r := range e.TakeResults() {
+		if r.Outcome != OutcomeUnknown || r.Resolution != "" || !r.Due.Equal(now.Add(30*time.Minute)) {
+			t.Fatalf("dropped call's result %+v: want retried after min_time_between_calls", r)
+		}
 	}
 }
 

@@ -137,3 +137,48 @@ func earlier(a, b Entry) bool {
 	}
 	return a.ID < b.ID
 }
+
+// Decision is what a lease does with one due entry.
+type Decision struct {
+	Entry
+	Verdict Verdict
+	Reason  Reason    // why resolved or requeued
+	Due     time.Time // Requeue: the new due time
+}
+
+// Decide judges due entries (oldest first, as Oldest returns them) until n
+// are leased; get reads an entry's prospect (false: gone, skipped). Entries
+// skipped are left out.
+func Decide(s Settings, es []Entry, get func(id string) (c Candidate, callback time.Time, ok bool), now time.Time, n int) []Decision {
+	var out []Decision
+	leased := 0
+	for _, e := range es {
+		if leased == n {
+			break
+		}
+		c, cb, ok := get(e.ID)
+		if !ok {
+			continue
+		}
+		v, r, due := Judge(s, c, cb, now)
+		if v == Skip {
+			continue
+		}
+		if v == Lease {
+			leased++
+		}
+		out = append(out, Decision{Entry: e, Verdict: v, Reason: r, Due: due})
+	}
+	return out
+}
+
+// LeaseHold is how long a leased prospect stays out of its index while its
+// call is in progress: the call's result puts it back (or resolves it)
+// long before; if the result is lost with its campaign, the prospect comes
+// back after this, and never sooner than min_time_between_calls.
+const LeaseHold = 24 * time.Hour
+
+// LeasedDue is the due time a leased prospect is indexed at.
+func LeasedDue(s Settings, now time.Time) time.Time {
+	return now.Add(max(LeaseHold, s.MinBetween))
+}

@@ -80,15 +80,17 @@ func (h *events) Pop() any {
 // simRun is one run's record: every attempt with the settings in force
 // when it was placed, and every seat connection.
 type simRun struct {
-	seed      uint64
-	start     time.Time
-	calls     []*Call
-	placedBy  map[int64]Settings
-	inFlight  map[int64]int // calls in progress when each was placed, itself included
-	prospects map[string]Prospect
-	engine    *Engine
-	complete  bool
-	changes   []change // settings over time, the first at the start
+	seed       uint64
+	start      time.Time
+	calls      []*Call
+	placedBy   map[int64]Settings
+	inFlight   map[int64]int // calls in progress when each was placed, itself included
+	prospects  map[string]Prospect
+	engine     *Engine
+	list       *memList
+	violations []string // seen as they happened
+	complete   bool
+	changes    []change // settings over time, the first at the start
 }
 
 type change struct {
@@ -127,6 +129,95 @@ func randomSettings(r *rand.Rand) Settings {
 	return SettingsOf(c)
 }
 
+// memList is the simulation's prospect list: what the list grain keeps in
+// Pebble — each prospect's candidate, callback and due time, indexed by
+// bucket — kept in memory, and leased through the same rules (Open, Oldest,
+// Decide, Take, LeasedDue).
+type memList struct {
+	ps   map[string]*memProspect
+	open int // unresolved
+}
+
+type memProspect struct {
+	Prospect
+	bucket   string
+	due      time.Time
+	resolved string // resolution, "" while unresolved
+}
+
+func (m *memList) unresolved() int { return m.open }
+
+func (m *memList) resolve(p *memProspect, resolution string) {
+	if p.resolved == "" {
+		m.open--
+	}
+	p.resolved = resolution
+}
+
+// lease takes up to n prospects due at now from the open buckets, oldest
+// first, as the list grain does: a few rounds, since a round may resolve
+// or requeue what it reads instead of leasing it.
+func (m *memList) lease(s Settings, now time.Time, n int) []Prospect {
+	var out []Prospect
+	for round := 0; round < 3 && len(out) < n; round++ {
+		byBucket := map[string][]Entry{}
+		open := map[string]bool{}
+		for _, p := range m.ps {
+			if p.resolved != "" || p.due.After(now) {
+				continue
+			}
+			o, ok := open[p.bucket]
+			if !ok {
+				o = s.Open(ParseBucket(p.bucket), now) == Eligible
+				open[p.bucket] = o
+			}
+			if !o {
+				continue
+			}
+			byBucket[p.bucket] = append(byBucket[p.bucket], Entry{Bucket: p.bucket, Due: p.due, ID: p.ID})
+		}
+		var per [][]Entry
+		for _, es := range byBucket {
+			sort.Slice(es, func(i, j int) bool { return earlier(es[i], es[j]) })
+			per = append(per, es)
+		}
+		sort.Slice(per, func(i, j int) bool { return per[i][0].Bucket < per[j][0].Bucket })
+		want := n - len(out)
+		ds := Decide(s, Oldest(per, want), func(id string) (Candidate, time.Time, bool) {
+			p := m.ps[id]
+			return p.Candidate, p.CallbackAt, true
+		}, now, want)
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			p := m.ps[d.ID]
+			switch d.Verdict {
+			case Lease:
+				Take(&p.Candidate, now)
+				p.due = LeasedDue(s, now)
+				out = append(out, p.Prospect)
+			case Resolve:
+				m.resolve(p, Resolution(d.Reason))
+			case Requeue:
+				p.due = d.Due
+			}
+		}
+	}
+	return out
+}
+
+// apply records a call's result, as the list grain does.
+func (m *memList) apply(r Result) {
+	p := m.ps[r.Prospect]
+	if r.Resolution != "" {
+		m.resolve(p, r.Resolution)
+		return
+	}
+	p.CallbackAt = r.CallbackAt
+	p.due = r.Due
+}
+
 func simulate(seed uint64, days int) *simRun {
 	r := rand.New(rand.NewPCG(seed, 0xd1a1))
 	// A Friday before the US DST change (2026-03-08), so runs cross it.
@@ -138,16 +229,18 @@ func simulate(seed uint64, days int) *simRun {
 		seats = append(seats, Seat{Position: i, State: SeatAvailable})
 	}
 	e := NewEngine(s, seats, rand.New(rand.NewPCG(seed, 2)))
-	run := &simRun{seed: seed, start: start, placedBy: map[int64]Settings{}, inFlight: map[int64]int{}, prospects: map[string]Prospect{}, engine: e,
+	list := &memList{ps: map[string]*memProspect{}}
+	run := &simRun{seed: seed, start: start, placedBy: map[int64]Settings{}, inFlight: map[int64]int{}, prospects: map[string]Prospect{}, engine: e, list: list,
 		changes: []change{{start, s}}}
 	n := (100 + r.IntN(400)) * *simScale
 	for i := 0; i < n; i++ {
 		z := simZones[r.IntN(len(simZones))]
-		p := Prospect{ID: fmt.Sprintf("p%05d", i), Candidate: Candidate{State: z.state, Timezones: []string{z.zone}, Added: start.Add(-time.Duration(r.IntN(72)) * time.Hour)}}
+		p := Prospect{ID: fmt.Sprintf("p%05d", i), List: "l", Candidate: Candidate{State: z.state, Timezones: []string{z.zone}, Added: start.Add(-time.Duration(r.IntN(72)) * time.Hour)}}
 		if r.IntN(10) == 0 { // a split area code: two zones
 			p.Timezones = append(p.Timezones, simZones[r.IntN(len(simZones))].zone)
 		}
-		e.Add(p)
+		list.ps[p.ID] = &memProspect{Prospect: p, bucket: BucketKey(p.State, p.Timezones), due: p.Added}
+		list.open++
 		run.prospects[p.ID] = p
 	}
 	phone := NewSimPhone(seed)
@@ -161,6 +254,12 @@ func simulate(seed uint64, days int) *simRun {
 		ev.seq = seq
 		heap.Push(&q, ev)
 	}
+	connect := func(now time.Time, cs []*Call) {
+		for _, c := range cs {
+			push(simEvent{at: now.Add(talks[c.ID]), kind: evHangup, call: c.ID})
+		}
+	}
+	var nextID int64
 	push(simEvent{at: start, kind: evTick})
 	push(simEvent{at: start.Add(time.Duration(r.IntN(3600)) * time.Second), kind: evChange})
 	end := start.Add(time.Duration(days) * 24 * time.Hour)
@@ -172,21 +271,31 @@ func simulate(seed uint64, days int) *simRun {
 		now := ev.at
 		switch ev.kind {
 		case evTick:
-			for _, c := range e.Tick(now) {
-				run.calls = append(run.calls, c)
-				run.placedBy[c.ID] = e.S
-				run.inFlight[c.ID] = e.InProgress()
-				sc := phone.Place()
-				talks[c.ID] = sc.Talk
-				push(simEvent{at: now.Add(sc.Ring), kind: evRing, call: c.ID, out: sc.Outcome})
+			before := connected(e)
+			if want := e.Want(now); want > 0 {
+				for _, p := range list.lease(e.S, now, want) {
+					nextID++
+					c := e.Place(now, nextID, p)
+					if c == nil {
+						run.violations = append(run.violations, fmt.Sprintf("%s leased at %s while in a call", p.ID, now))
+						continue
+					}
+					run.calls = append(run.calls, c)
+					run.placedBy[c.ID] = e.S
+					run.inFlight[c.ID] = e.InProgress()
+					sc := phone.Place()
+					talks[c.ID] = sc.Talk
+					push(simEvent{at: now.Add(sc.Ring), kind: evRing, call: c.ID, out: sc.Outcome})
+				}
 			}
-			if e.Status() != "Completed" {
+			connect(now, newlyConnected(e, before))
+			if !run.completeNow() {
 				push(simEvent{at: now.Add(interval), kind: evTick})
 			}
 		case evRing:
 			before := connected(e)
 			e.Ring(now, ev.call, ev.out)
-			scheduleHangups(e, before, now, talks, push)
+			connect(now, newlyConnected(e, before))
 		case evHangup:
 			before := connected(e)
 			disp := DispositionCompleted
@@ -198,7 +307,7 @@ func simulate(seed uint64, days int) *simRun {
 				disp = DispositionDNC
 			}
 			e.Hangup(now, ev.call, disp, back)
-			scheduleHangups(e, before, now, talks, push)
+			connect(now, newlyConnected(e, before))
 		case evChange:
 			// A seat changes state, or the campaign is paused, resumed
 			// or edited.
@@ -217,16 +326,24 @@ func simulate(seed uint64, days int) *simRun {
 				e.Settings(next)
 				run.changes = append(run.changes, change{now, e.S})
 			}
-			before := connected(e)
-			e.Advance(now)
-			scheduleHangups(e, before, now, talks, push)
+			connect(now, e.Advance(now))
 			push(simEvent{at: now.Add(time.Duration(600+r.IntN(7200)) * time.Second), kind: evChange})
 		}
-		if e.Status() == "Completed" {
+		for _, res := range e.TakeResults() {
+			list.apply(res)
+		}
+		e.TakeChanged()
+		if run.completeNow() {
 			run.complete = true
 		}
 	}
 	return run
+}
+
+// completeNow is the reference's Completed: active, every prospect
+// resolved, no call in progress.
+func (run *simRun) completeNow() bool {
+	return run.engine.S.Active && run.list.unresolved() == 0 && run.engine.InProgress() == 0
 }
 
 // connected returns the calls connected to a seat now.
@@ -240,18 +357,21 @@ func connected(e *Engine) map[int64]bool {
 	return m
 }
 
-// scheduleHangups ends calls newly connected after their talk time.
-func scheduleHangups(e *Engine, before map[int64]bool, now time.Time, talks map[int64]time.Duration, push func(simEvent)) {
+// newlyConnected returns the calls connected since before.
+func newlyConnected(e *Engine, before map[int64]bool) []*Call {
+	var out []*Call
 	for id, c := range e.calls {
 		if !c.Connected.IsZero() && !before[id] {
-			push(simEvent{at: now.Add(talks[id]), kind: evHangup, call: id})
+			out = append(out, c)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }
 
 // check verifies a run's call log against the dialer's promises.
 func (run *simRun) check() []string {
-	var bad []string
+	bad := append([]string(nil), run.violations[:min(len(run.violations), 10)]...)
 	fail := func(format string, args ...any) {
 		if len(bad) < 10 {
 			bad = append(bad, fmt.Sprintf(format, args...))
@@ -314,7 +434,39 @@ func (run *simRun) check() []string {
 			}
 		}
 	}
-	if run.engine.Unresolved() == 0 && run.engine.InProgress() == 0 && run.engine.S.Active && !run.complete {
+	// A prospect is in one call at a time, and its resolution follows from
+	// its calls: completed and do-not-call after a call a seat talked,
+	// exhausted after max_number_calls attempts (at the settings then).
+	byProspect := map[string][]*Call{}
+	for _, c := range run.calls {
+		byProspect[c.Prospect] = append(byProspect[c.Prospect], c)
+	}
+	for id, cs := range byProspect {
+		for i := 1; i < len(cs); i++ {
+			if !cs[i-1].Ended.IsZero() && cs[i].Placed.Before(cs[i-1].Ended) || cs[i-1].Ended.IsZero() {
+				fail("%s: call %d placed at %s while call %d was in progress", id, cs[i].ID, cs[i].Placed, cs[i-1].ID)
+			}
+		}
+		last := cs[len(cs)-1]
+		switch res := run.list.ps[id].resolved; res {
+		case ResolvedCompleted, ResolvedDNC:
+			if last.Outcome != OutcomeCompleted {
+				fail("%s resolved %s, but its last call ended %q", id, res, last.Outcome)
+			}
+		case ResolvedExhausted:
+			// max_number_calls may have been lowered since the last call.
+			least := run.settingsAt(last.Placed).MaxNumberCalls
+			for _, ch := range run.changes {
+				if ch.at.After(last.Placed) {
+					least = min(least, ch.s.MaxNumberCalls)
+				}
+			}
+			if len(cs) < least {
+				fail("%s exhausted after %d calls", id, len(cs))
+			}
+		}
+	}
+	if run.completeNow() && !run.complete {
 		fail("every prospect resolved but the campaign never reported Completed")
 	}
 	return bad

@@ -8,8 +8,8 @@ export DIALERD_BOOTSTRAP_TOKEN
 
 .PHONY: run build test test-short fuzz bench lint proto tidy clean
 
-run: ## one node on 127.0.0.1:8080, data in ./data
-	$(GO) run ./cmd/dialerd
+run: ## one node on 127.0.0.1:8080, data in ./data (extra flags: ARGS='--clock virtual --clock-speed 600')
+	$(GO) run ./cmd/dialerd $(ARGS)
 
 build:
 	$(GO) build -o bin/dialerd ./cmd/dialerd

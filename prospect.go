@@ -21,6 +21,25 @@ type Prospect struct {
 	List string `json:"list"`
 	ProspectData
 	CreatedAt time.Time `json:"created_at"`
+	// The dial state, absent until the first attempt.
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
+	LastOutcome   string    `json:"last_outcome,omitempty"`
+	// NextCallAt is when the prospect may be called next (while a call is
+	// in progress, a bound by which its result must have come).
+	NextCallAt time.Time `json:"next_call_at,omitzero"`
+	CallbackAt time.Time `json:"callback_at,omitzero"`
+	// Resolution says why a resolved prospect is done with: completed,
+	// do_not_call, exhausted, expired.
+	Resolution string `json:"resolution,omitempty"`
+}
+
+// Due is when the prospect's history lets it be called: NextCallAt once it
+// has one, else when it was added.
+func (p *Prospect) Due() time.Time {
+	if !p.NextCallAt.IsZero() {
+		return p.NextCallAt
+	}
+	return p.CreatedAt
 }
 
 // ProspectData is a prospect but for what its list gives it when it is
@@ -57,6 +76,32 @@ func EncodeProspect(id, list string, created time.Time, data []byte) []byte {
 	out = append(out, `,"created_at":"`...)
 	out = created.AppendFormat(out, time.RFC3339Nano)
 	return append(out, `"}`...)
+}
+
+// AppendJSON appends p encoded exactly as encoding/json encodes it (a test
+// holds the two equal): a lease rewrites a hundred records a tick.
+func (p *Prospect) AppendJSON(b []byte) []byte {
+	b = append(b, EncodeProspect(p.ID, p.List, p.CreatedAt, p.ProspectData.AppendJSON(nil))...)
+	b = b[:len(b)-1] // reopen the object
+	appendTime := func(name string, t time.Time) {
+		if !t.IsZero() {
+			b = append(b, `,"`+name+`":"`...)
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '"')
+		}
+	}
+	appendString := func(name, v string) {
+		if v != "" {
+			b = append(b, `,"`+name+`":`...)
+			b = appendJSONString(b, v)
+		}
+	}
+	appendTime("last_attempt_at", p.LastAttemptAt)
+	appendString("last_outcome", p.LastOutcome)
+	appendTime("next_call_at", p.NextCallAt)
+	appendTime("callback_at", p.CallbackAt)
+	appendString("resolution", p.Resolution)
+	return append(b, '}')
 }
 
 // Canonical prospect columns.

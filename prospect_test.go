@@ -43,6 +43,20 @@ func TestEncodeProspectMatchesMarshal(t *testing.T) {
 		if got := EncodeProspect(p.ID, p.List, p.CreatedAt, data); !bytes.Equal(got, want) {
 			t.Fatalf("EncodeProspect =\n%s\nwant\n%s", got, want)
 		}
+		// With its dial state (each field present or not).
+		at := func() time.Time {
+			if r.IntN(2) == 0 {
+				return time.Time{}
+			}
+			return time.Unix(r.Int64N(4e9), r.Int64N(1e9)).In(time.FixedZone("", r.IntN(20)*1800-36000))
+		}
+		p.LastAttemptAt, p.NextCallAt, p.CallbackAt = at(), at(), at()
+		if r.IntN(2) == 0 {
+			p.LastOutcome, p.Resolution = str(), str()
+		}
+		if want, _ = json.Marshal(p); !bytes.Equal(p.AppendJSON(nil), want) {
+			t.Fatalf("Prospect.AppendJSON =\n%s\nwant\n%s", p.AppendJSON(nil), want)
+		}
 	}
 }
 

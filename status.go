@@ -48,6 +48,10 @@ type ProspectCounts struct {
 	Total       int `json:"total"`
 	Unresolved  int `json:"unresolved"`
 	DialableNow int `json:"dialable_now"`
+	// DialableCapped: a list stopped counting (it reads at most 20,000
+	// index entries for a status); dialable_now counts the rest as
+	// dialable.
+	DialableCapped bool `json:"dialable_now_capped"`
 }
 
 // Reason explains why calls are held back. Code is stable for programs;

@@ -22,6 +22,30 @@ type agentGrain struct {
 	loaded   bool
 	a        *dialerd.Agent
 	doc      []byte
+
+	// The campaign dialing with the pool now, until when, and what it
+	// last said its seats are doing: seats are not shared between
+	// campaigns, or two would put calls on one seat.
+	holder      string
+	holderUntil time.Time
+	activity    map[int]string
+}
+
+// AttachRequest is a campaign's claim on an agent's seats until a time on
+// the node's clock, renewed each tick, with what its seats are doing.
+type AttachRequest struct {
+	Campaign  string         `json:"campaign"`
+	Workspace string         `json:"workspace"`
+	Until     time.Time      `json:"until"`
+	Activity  map[int]string `json:"activity"` // seat → on_call | wrap_up
+	Release   bool           `json:"release"`  // the campaign stops dialing
+}
+
+// AttachReply is the agent as it is, and the campaign holding it (the
+// asker, or another one).
+type AttachReply struct {
+	Agent  *dialerd.Agent `json:"agent"`
+	Holder string         `json:"holder"`
 }
 
 func (g *agentGrain) Receive(ctx actor.Context) {
@@ -68,7 +92,9 @@ func (g *agentGrain) handle(m *pb.AgentRequest) *pb.Reply {
 		if g.a == nil {
 			return reply(nil, dialerd.Errorf(dialerd.ENOTFOUND, "Agent %q not found.", g.id))
 		}
-		return reply(g.doc, nil)
+		return reply(g.live())
+	case pb.AgentOp_AGENT_ATTACH:
+		return reply(g.attach(m.Body))
 	case pb.AgentOp_AGENT_PUT:
 		return reply(g.put(p, m.Body))
 	case pb.AgentOp_AGENT_SEAT:
@@ -130,4 +156,51 @@ func (g *agentGrain) save(a *dialerd.Agent) ([]byte, error) {
 	}
 	g.a, g.doc = a, doc
 	return doc, nil
+}
+
+// attach gives the pool to the asking campaign unless another holds it
+// and has renewed its claim in time.
+func (g *agentGrain) attach(body []byte) ([]byte, error) {
+	var r AttachRequest
+	if err := json.Unmarshal(body, &r); err != nil || r.Campaign == "" {
+		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad attach request.")
+	}
+	if g.a == nil || g.a.WorkspaceID() != r.Workspace {
+		return nil, dialerd.Errorf(dialerd.ENOTFOUND, "Agent %q not found in the campaign's workspace.", g.id)
+	}
+	now := g.deps.Clock.Now()
+	switch {
+	case r.Release:
+		if g.holder == r.Campaign {
+			g.holder, g.activity = "", nil
+		}
+	case g.holder == "" || g.holder == r.Campaign || !now.Before(g.holderUntil):
+		g.holder, g.holderUntil, g.activity = r.Campaign, r.Until, r.Activity
+	}
+	return json.Marshal(AttachReply{Agent: g.a, Holder: g.holder})
+}
+
+// live is the agent with what each seat is doing, as its campaign last
+// said: idle, on_call or wrap_up.
+func (g *agentGrain) live() ([]byte, error) {
+	type seat struct {
+		dialerd.AgentSeat
+		Activity string `json:"activity"`
+	}
+	out := struct {
+		*dialerd.Agent
+		Seats    []seat `json:"seats"`
+		Campaign string `json:"campaign"`
+	}{Agent: g.a, Seats: make([]seat, len(g.a.Seats))}
+	held := g.holder != "" && g.deps.Clock.Now().Before(g.holderUntil)
+	if held {
+		out.Campaign = g.holder
+	}
+	for i, s := range g.a.Seats {
+		out.Seats[i] = seat{AgentSeat: s, Activity: "idle"}
+		if a := g.activity[s.Seat]; held && a != "" {
+			out.Seats[i].Activity = a
+		}
+	}
+	return json.Marshal(out)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/actors/pb"
+	"github.com/dialerd/dialerd/dialer"
 )
 
 // Index names and the shape of their keys. Every entry lives in the shard of
@@ -37,6 +39,10 @@ type campaignGrain struct {
 	doc    []byte            // c encoded, what GET answers
 	status []byte            // the status encoded; nil when it must be recomputed
 	phones *phoneFilter      // built on the first claim
+
+	pid *actor.PID
+	sys *actor.ActorSystem
+	d   dialing
 }
 
 func (g *campaignGrain) Receive(ctx actor.Context) {
@@ -46,15 +52,39 @@ func (g *campaignGrain) Receive(ctx actor.Context) {
 		g.identity = KindCampaign + "/" + g.slug
 		g.log = g.deps.Logger.With("grain", g.identity)
 		g.deps.OnGrain(KindCampaign, 1)
+		g.pid, g.sys = ctx.Self(), ctx.ActorSystem()
 		if err := g.load(); err != nil {
 			g.log.Error("load failed; will retry on next request", "err", err)
 		}
+		g.dial(ctx)
 	case *actor.Stopped:
+		g.stopDialing()
 		if g.identity != "" {
 			g.deps.OnGrain(KindCampaign, -1)
 		}
+	case *tickMsg:
+		if g.deps.Store.Serving(g.identity) == nil {
+			g.onTick(ctx, m)
+		}
+	case *wakeMsg:
+		g.onWake(ctx, m)
 	case *pb.CampaignRequest:
-		ctx.Respond(g.handle(m))
+		ctx.Respond(g.handle(ctx, m))
+	}
+}
+
+// dial starts ticking if the campaign is active (or has calls to finish).
+// The first tick loads what dialing needs: not here, since a grain is
+// activated on the goroutine of the node endpoint that asked for it, which
+// must not wait on storage.
+func (g *campaignGrain) dial(ctx actor.Context) {
+	if g.c == nil || !g.c.Active && !g.d.started {
+		return
+	}
+	if g.d.tick == nil {
+		// Campaigns woken together (a node's start, a take-over) spread
+		// their ticks over an interval instead of all ticking at once.
+		g.schedule(ctx, rand.N(time.Duration(g.c.DialerInterval)*time.Second))
 	}
 }
 
@@ -72,7 +102,7 @@ func (g *campaignGrain) load() error {
 	return nil
 }
 
-func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
+func (g *campaignGrain) handle(ctx actor.Context, m *pb.CampaignRequest) *pb.Reply {
 	if err := g.deps.Store.Serving(g.identity); err != nil {
 		return reply(nil, err)
 	}
@@ -84,7 +114,11 @@ func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
 	}
 	p := principal(m.Scope)
 	if m.Op == pb.CampaignOp_CAMPAIGN_CREATE {
-		return reply(g.create(p, m.Body))
+		doc, err := g.create(p, m.Body)
+		if err == nil {
+			g.dial(ctx)
+		}
+		return reply(doc, err)
 	}
 	// Outside the caller's scope looks exactly like absent.
 	if g.c == nil || !p.Covers(g.c.WorkspaceID()) {
@@ -93,11 +127,24 @@ func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
 	switch m.Op {
 	case pb.CampaignOp_CAMPAIGN_GET:
 		return reply(g.doc, nil)
-	case pb.CampaignOp_CAMPAIGN_REPLACE:
-		next := dialerd.NewCampaign()
-		return reply(g.update(p, next, m.Body))
-	case pb.CampaignOp_CAMPAIGN_PATCH:
-		return reply(g.update(p, *g.c, m.Body))
+	case pb.CampaignOp_CAMPAIGN_REPLACE, pb.CampaignOp_CAMPAIGN_PATCH:
+		next := *g.c
+		if m.Op == pb.CampaignOp_CAMPAIGN_REPLACE {
+			next = dialerd.NewCampaign()
+		}
+		oldAgent := g.agentID()
+		doc, err := g.update(p, next, m.Body)
+		if err == nil {
+			if oldAgent != g.agentID() && g.d.started {
+				g.releaseAgentID(oldAgent)
+			}
+			g.d.drained = false
+			if g.d.started {
+				g.d.e.Settings(dialer.SettingsOf(*g.c))
+			}
+			g.dial(ctx)
+		}
+		return reply(doc, err)
 	case pb.CampaignOp_CAMPAIGN_DELETE:
 		return reply(nil, g.delete())
 	case pb.CampaignOp_CAMPAIGN_CLAIM_PHONES:
@@ -113,6 +160,21 @@ func (g *campaignGrain) handle(m *pb.CampaignRequest) *pb.Reply {
 			g.status = b
 		}
 		return reply(g.status, nil)
+	case pb.CampaignOp_CAMPAIGN_CALLS:
+		return reply(g.callsPage(m.Cursor, int(m.Limit)))
+	case pb.CampaignOp_CAMPAIGN_EVENT:
+		return reply(g.onEvent(ctx, m))
+	case pb.CampaignOp_CAMPAIGN_DISPOSITION:
+		return reply(g.onDisposition(ctx, m))
+	case pb.CampaignOp_CAMPAIGN_WAKE:
+		if len(m.Body) > 0 {
+			if err := g.changeLists(m.Body); err != nil {
+				return reply(nil, err)
+			}
+		}
+		g.d.drained = false
+		g.dial(ctx)
+		return reply(nil, nil)
 	}
 	return reply(nil, dialerd.Errorf(dialerd.EINVALID, "Unknown campaign operation %d.", m.Op))
 }
@@ -163,6 +225,11 @@ func (g *campaignGrain) persist(next *dialerd.Campaign) ([]byte, error) {
 		return nil, err
 	}
 	ops := []dialerd.Op{dialerd.Set("doc", doc), dialerd.IndexSet(indexCampaignAll, g.slug, nil)}
+	if next.Active {
+		ops = append(ops, dialerd.IndexSet(indexCampaignDialing, g.slug, nil))
+	} else {
+		ops = append(ops, dialerd.IndexDelete(indexCampaignDialing, g.slug))
+	}
 	ops = append(ops, g.indexOps(g.c, next)...)
 	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
 		return nil, err
@@ -200,18 +267,13 @@ func (g *campaignGrain) indexOps(old, next *dialerd.Campaign) []dialerd.Op {
 }
 
 func (g *campaignGrain) delete() error {
-	ops := append([]dialerd.Op{dialerd.DeleteAll(), dialerd.IndexDelete(indexCampaignAll, g.slug)}, g.indexOps(g.c, nil)...)
+	ops := append([]dialerd.Op{dialerd.DeleteAll(), dialerd.IndexDelete(indexCampaignAll, g.slug), dialerd.IndexDelete(indexCampaignDialing, g.slug)}, g.indexOps(g.c, nil)...)
 	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
 		return err
 	}
+	g.hangUpAll()
 	g.c, g.doc, g.status = nil, nil, nil
 	return nil
-}
-
-func (g *campaignGrain) computeStatus() dialerd.CampaignStatus {
-	// Lists, calls and seats arrive with later grains; until then the
-	// campaign has no prospects and no calls.
-	return dialerd.ComputeStatus(g.c, dialerd.StatusInput{})
 }
 
 // storeErr keeps client-facing codes, and turns anything else into

@@ -20,7 +20,13 @@ var errEnough = errors.New("enough")
 // entries due at or before now, and returns the n due longest. It reads
 // only open buckets' due entries: its cost follows the buckets and n, not
 // the number of prospects.
-func dueEntries(ctx context.Context, store dialerd.Store, identity string, s dialer.Settings, buckets []string, now time.Time, n int) ([]dialer.Entry, error) {
+//
+// from, when it has a bucket, is where the bucket's live entries begin
+// (dialer.DueDigits of a due time): the entries a list leases are deleted
+// from the head of their bucket, and an LSM tree keeps their tombstones
+// there until a compaction; a scan from the bucket's start would walk them
+// all, and a tick would slow down as it dials.
+func dueEntries(ctx context.Context, store dialerd.Store, identity string, s dialer.Settings, buckets []string, now time.Time, n int, from map[string]string) ([]dialer.Entry, error) {
 	var per [][]dialer.Entry
 	for _, b := range buckets {
 		if s.Open(dialer.ParseBucket(b), now) != dialer.Eligible {
@@ -28,7 +34,7 @@ func dueEntries(ctx context.Context, store dialerd.Store, identity string, s dia
 		}
 		end := indexPrefix + dialer.BucketEnd(b, now)
 		var es []dialer.Entry
-		err := store.ScanAfter(ctx, identity, indexPrefix+b+"\x00", "", func(key string, _ []byte) error {
+		err := store.ScanAfter(ctx, identity, indexPrefix+b+"\x00", from[b], func(key string, _ []byte) error {
 			if key >= end || len(es) == n {
 				return errEnough
 			}

@@ -70,7 +70,7 @@ func TestDueEntriesTakesTheOldestDueInOpenBuckets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := dueEntries(context.Background(), store, "list/x", s, []string{ny, tx, ca}, now, 10)
+	got, err := dueEntries(context.Background(), store, "list/x", s, []string{ny, tx, ca}, now, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestDueEntriesTakesTheOldestDueInOpenBuckets(t *testing.T) {
 	if fmt.Sprint(ids) != "[2 1 6]" {
 		t.Fatalf("due entries %v, want [2 1 6]", ids)
 	}
-	if got, _ := dueEntries(context.Background(), store, "list/x", s, []string{ny, tx, ca}, now, 2); len(got) != 2 || got[0].ID != "2" {
+	if got, _ := dueEntries(context.Background(), store, "list/x", s, []string{ny, tx, ca}, now, 2, nil); len(got) != 2 || got[0].ID != "2" {
 		t.Fatalf("n=2: %+v", got)
 	}
 }
@@ -104,7 +104,7 @@ func BenchmarkDueEntries(b *testing.B) {
 			buckets := fillHopper(b, store, "list/bench", n, now)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				es, err := dueEntries(context.Background(), store, "list/bench", s, buckets, now, 100)
+				es, err := dueEntries(context.Background(), store, "list/bench", s, buckets, now, 100, nil)
 				if err != nil || len(es) != 100 {
 					b.Fatalf("%d entries, %v", len(es), err)
 				}

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/provider"
 )
 
 // Grain kinds. A grain's storage identity is kind + "/" + its cluster
@@ -34,6 +35,10 @@ type Deps struct {
 	// Request sends a message to another grain (an upload's list asks its
 	// campaign to claim numbers). Set once the cluster runs.
 	Request RequestFunc
+	// Provider places the calls campaigns dial.
+	Provider provider.Provider
+	// EventsURL is where a provider posts a call's events.
+	EventsURL func(call string) string
 	// Loaders bounds how many uploads a node ingests at once (each holds a
 	// few batches in memory and keeps a core busy); the others wait their
 	// turn, processing with nothing done yet. Nil: no bound.
@@ -46,10 +51,11 @@ func Kinds(d *Deps) []*cluster.Kind {
 		d.OnGrain = func(string, int) {}
 	}
 	return []*cluster.Kind{
-		// Campaign grains run on the caller's goroutine when idle: see
-		// docs/ARCHITECTURE.md, "The hot path".
-		cluster.NewKind(KindCampaign, actor.PropsFromProducer(func() actor.Actor { return &campaignGrain{deps: d} },
-			actor.WithDispatcher(actor.NewSynchronizedDispatcher(300)))),
+		// Campaign grains run on their own goroutine (protoactor's default
+		// dispatcher), not the caller's: a dialing campaign's mailbox is
+		// never empty, and a caller that found it idle would run it for
+		// good. See docs/ARCHITECTURE.md, "The hot path".
+		cluster.NewKind(KindCampaign, actor.PropsFromProducer(func() actor.Actor { return &campaignGrain{deps: d} })),
 		cluster.NewKind(KindToken, actor.PropsFromProducer(func() actor.Actor { return &tokenGrain{deps: d} })),
 		cluster.NewKind(KindList, actor.PropsFromProducer(func() actor.Actor { return &listGrain{deps: d} })),
 		cluster.NewKind(KindListSlug, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindListSlug} })),

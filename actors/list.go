@@ -14,6 +14,7 @@ import (
 
 	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/actors/pb"
+	"github.com/dialerd/dialerd/dialer"
 )
 
 // Index names of lists, written in the list's shard with its document.
@@ -36,6 +37,7 @@ type listGrain struct {
 
 	seq       uint64 // the last prospect id given
 	seqLoaded bool
+	dial      dialState    // the dialing index's counts
 	phones    *phoneFilter // of ph/ keys, built on the first add
 	uploads   uploads
 }
@@ -106,6 +108,12 @@ func (g *listGrain) handle(m *pb.ListRequest) *pb.Reply {
 		return reply(g.addProspect(m))
 	case pb.ListOp_LIST_PROSPECTS:
 		return reply(g.prospects(m.Status, m.Cursor, int(m.Limit)))
+	case pb.ListOp_LIST_LEASE:
+		return reply(g.lease(m.Body))
+	case pb.ListOp_LIST_RESULTS:
+		return reply(nil, g.results(m.Body))
+	case pb.ListOp_LIST_DIAL_STATS:
+		return reply(g.dialStats(m.Body))
 	}
 	if up, ok := g.uploadOp(m); ok {
 		return up
@@ -173,6 +181,7 @@ func (g *listGrain) delete() error {
 	}
 	g.l, g.doc = nil, nil
 	g.seq, g.seqLoaded, g.phones = 0, false, nil
+	g.dial = dialState{}
 	g.uploads.forget()
 	return nil
 }
@@ -214,6 +223,27 @@ func (g *listGrain) releaseNumbers() error {
 		return dialerd.Errorf(dialerd.EUNAVAILABLE, "Could not release the list's numbers in campaign %q; try again.", g.l.Campaign)
 	}
 	return nil
+}
+
+// wakeCampaign tells the list's campaign it has new prospects (or is
+// new), off the grain's mailbox: the campaign may be asking this list for
+// a lease at this moment.
+func (g *listGrain) wakeCampaign() {
+	if g.l == nil || g.deps.Request == nil {
+		return
+	}
+	campaign, log := g.l.Campaign, g.log
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		defer cancel()
+		res, err := g.deps.Request(ctx, KindCampaign, campaign, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_WAKE, Scope: ScopeToPB(dialerd.Principal{Admin: true})})
+		if err == nil {
+			_, err = ReplyBody(res)
+		}
+		if err != nil && dialerd.ErrorCode(err) != dialerd.ENOTFOUND {
+			log.Debug("could not wake the campaign", "campaign", campaign, "err", err)
+		}
+	}()
 }
 
 func (g *listGrain) write(ops []dialerd.Op) error {
@@ -306,7 +336,7 @@ func (g *listGrain) addProspect(m *pb.ListRequest) ([]byte, error) {
 	if err := json.Unmarshal(m.Body, &p); err != nil || p.Phone == "" {
 		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
 	}
-	ps := []encodedProspect{{phone: p.Phone, data: p.ProspectData.AppendJSON(nil)}}
+	ps := []encodedProspect{{phone: p.Phone, data: p.ProspectData.AppendJSON(nil), bucket: dialer.BucketKey(p.State, p.Timezones)}}
 	dup, err := g.listDuplicates(ps, "", m.Dedupe, int(m.DupeDays))
 	if err != nil {
 		return nil, err
@@ -327,8 +357,9 @@ func (g *listGrain) addProspect(m *pb.ListRequest) ([]byte, error) {
 
 // encodedProspect is a prospect's data, already encoded.
 type encodedProspect struct {
-	phone string
-	data  []byte // dialerd.ProspectData
+	phone  string
+	data   []byte // dialerd.ProspectData
+	bucket string // dialer.BucketKey of its state and zones
 }
 
 // listDuplicates applies the dedupe rule to the numbers the list already
@@ -364,6 +395,10 @@ func (g *listGrain) addOps(ps []encodedProspect, upload string) ([][]byte, []dia
 	if err := g.loadSeq(); err != nil {
 		return nil, nil, err
 	}
+	if err := g.loadDial(); err != nil {
+		return nil, nil, err
+	}
+	d := g.dial.delta()
 	now := g.deps.Clock.Now().UTC().Truncate(time.Second)
 	docs := make([][]byte, len(ps))
 	ops := make([]dialerd.Op, 0, 2*len(ps)+1)
@@ -371,15 +406,23 @@ func (g *listGrain) addOps(ps []encodedProspect, upload string) ([][]byte, []dia
 		id := prospectID(g.seq + uint64(i) + 1)
 		docs[i] = dialerd.EncodeProspect(id, g.uuid, now, p.data)
 		entry := dialerd.ListEntry{ID: id, Added: now.Unix(), Upload: upload}
-		ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, entry.Encode()))
+		ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, entry.Encode()),
+			dialerd.Set(indexPrefix+dialer.IndexKey(dialer.Entry{Bucket: p.bucket, Due: now, ID: id}), nil))
+		d.add(p.bucket, 1)
+		d.total++
+		g.dial.indexed(dialer.Entry{Bucket: p.bucket, Due: now, ID: id})
 	}
 	ops = append(ops, dialerd.Set("seq", []byte(strconv.FormatUint(g.seq+uint64(len(ps)), 10))))
+	ops = append(ops, d.ops()...)
+	g.dial.pending = d
 	return docs, ops, nil
 }
 
 // added records prospects written by addOps' writes.
 func (g *listGrain) added(ps []encodedProspect) {
 	g.seq += uint64(len(ps))
+	g.dial.commit()
+	g.wakeCampaign()
 	if g.phones != nil {
 		for _, p := range ps {
 			g.phones.add("ph/" + p.phone)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/actors/pb"
+	"github.com/dialerd/dialerd/dialer"
 	"github.com/dialerd/dialerd/intake"
 	"github.com/dialerd/dialerd/phone"
 )
@@ -270,7 +271,7 @@ func sentence(err error) string {
 func (l *loader) normalize(b *parsed, rd *intake.Reader, row intake.Row, parser *phone.Parser, loc *dialerd.Locale) {
 	p, err := rd.Prospect(row, parser, loc)
 	if err == nil {
-		b.prospects = append(b.prospects, encodedProspect{phone: p.Phone, data: p.ProspectData.AppendJSON(make([]byte, 0, 384))})
+		b.prospects = append(b.prospects, encodedProspect{phone: p.Phone, data: p.ProspectData.AppendJSON(make([]byte, 0, 384)), bucket: dialer.BucketKey(p.State, p.Timezones)})
 		b.rowNums = append(b.rowNums, row.Row)
 		return
 	}

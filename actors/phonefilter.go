@@ -21,7 +21,9 @@ type phoneFilter struct {
 }
 
 const (
-	phoneFilterMin = 1 << 17
+	// Small to start: a node holds thousands of campaigns and lists with
+	// a few numbers each; the layers grow fourfold as numbers come.
+	phoneFilterMin = 1 << 10
 	phoneFilterFP  = 0.005
 )
 

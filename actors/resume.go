@@ -63,3 +63,55 @@ func resumeOnce(ctx context.Context, store dialerd.Store, request RequestFunc, l
 		}
 	}
 }
+
+// WakeCampaigns asks every active campaign's grain to dial: every
+// interval, and shortly after each kick (a shard newly served here). A
+// campaign grain ticks once started, but after a restart or a take-over
+// nothing else would start it. Waking a ticking campaign is harmless.
+func WakeCampaigns(ctx context.Context, store dialerd.Store, request RequestFunc, interval time.Duration, kick <-chan struct{}, log *slog.Logger) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(resumeDebounce):
+			}
+		}
+		wakeOnce(ctx, store, request, log)
+		t.Reset(interval)
+	}
+}
+
+func wakeOnce(ctx context.Context, store dialerd.Store, request RequestFunc, log *slog.Logger) {
+	c, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	var slugs []string
+	err := store.ScanIndex(c, indexCampaignDialing, "", func(key string, _ []byte) error {
+		slugs = append(slugs, key)
+		return nil
+	})
+	if err != nil {
+		log.Debug("listing active campaigns failed; will try again", "err", err)
+		return
+	}
+	for _, slug := range slugs {
+		// Each node wakes the campaigns it serves: a wake is then local,
+		// and a cluster is not asked n times over.
+		if store.Serving(KindCampaign+"/"+slug) != nil {
+			continue
+		}
+		res, err := request(c, KindCampaign, slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_WAKE, Scope: ScopeToPB(dialerd.Principal{Admin: true})})
+		if err == nil {
+			_, err = ReplyBody(res)
+		}
+		if err != nil && dialerd.ErrorCode(err) != dialerd.ENOTFOUND {
+			log.Warn("could not wake a campaign; will try again", "campaign", slug, "err", err)
+		}
+	}
+}

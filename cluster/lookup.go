@@ -78,18 +78,31 @@ func (l *lookup) activate(ci *cluster.ClusterIdentity) *actor.PID {
 	if ok {
 		return pid
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if pid, ok := l.local[key]; ok {
-		return pid
-	}
 	kind, ok := l.c.TryGetClusterKind(ci.Kind)
 	if !ok {
 		return nil
 	}
+	// Spawn outside the lock: grains on the synchronized dispatcher run
+	// their first messages on this goroutine, and a grain that asks
+	// another grain there would wait for this very lock. Two activations
+	// racing for one name: the loser gets an error, and the caller retries
+	// (as for an activation still stopping, which holds the name too).
 	pid, err := l.c.ActorSystem.Root.SpawnNamed(cluster.WithClusterIdentity(kind.Props, ci), "g$"+key)
 	if err != nil {
-		// A stopping activation still holds the name: let the caller retry.
+		l.mu.RLock()
+		pid, ok := l.local[key]
+		l.mu.RUnlock()
+		if ok {
+			return pid
+		}
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.r.Serving(key) != nil {
+		// The shard was lost while spawning: stopShard has run, or will
+		// not see this grain.
+		l.c.ActorSystem.Root.Stop(pid)
 		return nil
 	}
 	l.local[key] = pid

@@ -315,6 +315,24 @@ func (e *Engine) NextDeadline() time.Time {
 	return e.calls[e.queue[0]].Answered.Add(e.S.MaxWait + time.Nanosecond)
 }
 
+// NextWake is when the campaign should look at its queue again between
+// ticks (zero when no call waits): the first queued call's abandonment, or
+// a seat leaving wrap-up, whichever is first.
+func (e *Engine) NextWake() time.Time {
+	t := e.NextDeadline()
+	if t.IsZero() {
+		return t
+	}
+	for _, s := range e.Seats {
+		if s.State == SeatAvailable && !s.Busy && !s.LastCallEnd.IsZero() {
+			if end := s.LastCallEnd.Add(e.S.WrapUp); end.Before(t) && end.After(e.calls[e.queue[0]].Answered) {
+				t = end
+			}
+		}
+	}
+	return t
+}
+
 // end closes a call and says what it means for its prospect: resolved
 // (completed, do-not-call, or out of attempts) or due again after
 // min_time_between_calls or at its callback.

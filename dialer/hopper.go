@@ -79,10 +79,21 @@ type Entry struct {
 const dueWidth = 10
 
 // IndexKey is an entry's key: bucket, due time, id, so a bucket's entries
-// sort by due time. Times before 1970 count as 1970.
+// sort by due time. The due time is rounded up to the second, so an entry
+// is never read as due before it is; times before 1970 count as 1970.
 func IndexKey(e Entry) string {
-	due := max(e.Due.Unix(), 0)
-	return e.Bucket + "\x00" + fmt.Sprintf("%0*d", dueWidth, due) + "\x00" + e.ID
+	return e.Bucket + "\x00" + DueDigits(e.Due) + "\x00" + e.ID
+}
+
+// DueDigits is the due part of the keys of entries due at t (rounded up to
+// the second, as IndexKey does): a bucket's entries due at or after t sort
+// at or after bucket 0x00 DueDigits(t).
+func DueDigits(t time.Time) string {
+	due := t.Unix()
+	if t.Nanosecond() > 0 {
+		due++
+	}
+	return fmt.Sprintf("%0*d", dueWidth, max(due, 0))
 }
 
 // ParseIndexKey reads an entry's key.

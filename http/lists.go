@@ -105,6 +105,13 @@ func (s *Server) createList(r *request) error {
 			return err
 		}
 		l.Slug = slug
+		// The campaign learns of the list before it exists, so it never
+		// misses it; a list that fails to be made is forgotten at its
+		// first lease.
+		if err := s.campaignLists(r, camp.Slug, actors.ListsChange{Added: l.UUID}); err != nil {
+			_, _ = s.slugCall(r, slug, pb.SlugOp_SLUG_RELEASE, l.UUID, "")
+			return err
+		}
 		rec, _ := json.Marshal(l)
 		out, err := s.listCall(r, l.UUID, pb.ListOp_LIST_CREATE, rec, r.p)
 		if err != nil {
@@ -164,9 +171,23 @@ func (s *Server) deleteList(r *request) error {
 	if _, err := s.listCall(r, uuid, pb.ListOp_LIST_DELETE, nil, r.p); err != nil {
 		return err
 	}
+	if err := s.campaignLists(r, l.Campaign, actors.ListsChange{Removed: uuid}); err != nil && dialerd.ErrorCode(err) != dialerd.ENOTFOUND {
+		// The campaign forgets it at its next lease anyway.
+		s.log.Debug("campaign not told of a deleted list", "campaign", l.Campaign, "list", uuid, "err", err)
+	}
 	if _, err := s.slugCall(r, l.Slug, pb.SlugOp_SLUG_RELEASE, uuid, ""); err != nil {
 		s.log.Warn("slug not released; the next create takes it over", "slug", l.Slug, "err", err)
 	}
 	r.ctx.SetStatusCode(fasthttp.StatusNoContent)
 	return nil
+}
+
+// campaignLists tells a campaign a list was added or removed.
+func (s *Server) campaignLists(r *request, campaign string, ch actors.ListsChange) error {
+	body, _ := json.Marshal(ch)
+	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, campaign, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_WAKE, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: body})
+	if err == nil {
+		_, err = replyBody(res)
+	}
+	return err
 }

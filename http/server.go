@@ -69,7 +69,9 @@ type Config struct {
 	// Cluster describes membership and placement for GET /api/v/cluster/
 	// (admins only); identity, when given, asks where that identity lives.
 	Cluster func(identity string) any
-	Logger  *slog.Logger
+	// Events verifies provider events (nil: the provider takes none).
+	Events EventVerifier
+	Logger *slog.Logger
 }
 
 // Server is the HTTP front end.
@@ -164,9 +166,17 @@ func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfi
 // errorHandler answers requests fasthttp rejects before the handler runs
 // (an oversized body, a malformed request) in the API's error format.
 func (s *Server) errorHandler(ctx *fasthttp.RequestCtx, err error) {
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, s.log, dialerd.Errorf(dialerd.ETOOLARGE, "Request body is larger than %d bytes.", s.cfg.MaxJSONBody))
-	} else {
+	case errors.As(err, &ne) && ne.Timeout():
+		// A connection opened and never used (or a request too slow to
+		// arrive): 408, not a 400 for a request that was never sent.
+		ctx.SetConnectionClose()
+		ctx.Error(`{"detail":"Request timeout."}`, fasthttp.StatusRequestTimeout)
+		ctx.SetContentType("application/json")
+	default:
 		writeError(ctx, s.log, dialerd.Errorf(dialerd.EINVALID, "Malformed HTTP request, or headers too large."))
 	}
 	s.cfg.Metrics.requests.WithLabelValues("other", string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
@@ -219,6 +229,12 @@ func match(parts []string) *route {
 		return routeUpload
 	case len(parts) == 3 && parts[0] == "upload" && parts[2] == "retry":
 		return routeUploadRetry
+	case len(parts) == 3 && parts[0] == "campaign" && parts[2] == "calls":
+		return routeCampaignCalls
+	case len(parts) == 3 && parts[0] == "call" && parts[2] == "event":
+		return routeCallEvent
+	case len(parts) == 3 && parts[0] == "call" && parts[2] == "disposition":
+		return routeCallDisposition
 	}
 	return nil
 }
@@ -239,6 +255,10 @@ var (
 	routeUploadRetry = &route{"/api/v/upload/{uuid}/retry/", map[string]handler{"POST": (*Server).retryUpload}}
 	routeAgent       = &route{"/api/v/agent/{id}/", map[string]handler{"GET": (*Server).getAgent, "PUT": (*Server).putAgent}}
 	routeAgentSeat   = &route{"/api/v/agent/{id}/seat/{seat}/", map[string]handler{"PATCH": (*Server).patchSeat}}
+
+	routeCampaignCalls   = &route{"/api/v/campaign/{slug}/calls/", map[string]handler{"GET": (*Server).callsPage}}
+	routeCallEvent       = &route{"/api/v/call/{id}/event/", map[string]handler{"POST": (*Server).callEvent}}
+	routeCallDisposition = &route{"/api/v/call/{id}/disposition/", map[string]handler{"POST": (*Server).callDisposition}}
 )
 
 const apiPrefix = "/api/v/"
@@ -303,7 +323,7 @@ func (s *Server) api(ctx *fasthttp.RequestCtx, path string) string {
 		err = s.boundBody(ctx)
 	}
 	var p dialerd.Principal
-	if err == nil {
+	if err == nil && rt != routeCallEvent { // events carry a signature instead
 		p, err = s.auth.authenticate(c, ctx)
 	}
 	if err == nil {

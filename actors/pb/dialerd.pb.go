@@ -35,22 +35,30 @@ const (
 	CampaignOp_CAMPAIGN_PATCH          CampaignOp = 4
 	CampaignOp_CAMPAIGN_DELETE         CampaignOp = 5
 	CampaignOp_CAMPAIGN_STATUS         CampaignOp = 6
-	CampaignOp_CAMPAIGN_CLAIM_PHONES   CampaignOp = 7 // body: actors.PhoneClaim; answers the positions that are duplicates
-	CampaignOp_CAMPAIGN_RELEASE_PHONES CampaignOp = 8 // body: actors.PhoneClaim; forgets numbers its key claimed
+	CampaignOp_CAMPAIGN_CLAIM_PHONES   CampaignOp = 7  // body: actors.PhoneClaim; answers the positions that are duplicates
+	CampaignOp_CAMPAIGN_RELEASE_PHONES CampaignOp = 8  // body: actors.PhoneClaim; forgets numbers its key claimed
+	CampaignOp_CAMPAIGN_CALLS          CampaignOp = 9  // cursor, limit: a page of the call log
+	CampaignOp_CAMPAIGN_EVENT          CampaignOp = 10 // body: provider.Event
+	CampaignOp_CAMPAIGN_DISPOSITION    CampaignOp = 11 // call, body: dialerd.Disposition
+	CampaignOp_CAMPAIGN_WAKE           CampaignOp = 12 // start ticking if active; re-read its lists
 )
 
 // Enum value maps for CampaignOp.
 var (
 	CampaignOp_name = map[int32]string{
-		0: "CAMPAIGN_OP_UNSPECIFIED",
-		1: "CAMPAIGN_GET",
-		2: "CAMPAIGN_CREATE",
-		3: "CAMPAIGN_REPLACE",
-		4: "CAMPAIGN_PATCH",
-		5: "CAMPAIGN_DELETE",
-		6: "CAMPAIGN_STATUS",
-		7: "CAMPAIGN_CLAIM_PHONES",
-		8: "CAMPAIGN_RELEASE_PHONES",
+		0:  "CAMPAIGN_OP_UNSPECIFIED",
+		1:  "CAMPAIGN_GET",
+		2:  "CAMPAIGN_CREATE",
+		3:  "CAMPAIGN_REPLACE",
+		4:  "CAMPAIGN_PATCH",
+		5:  "CAMPAIGN_DELETE",
+		6:  "CAMPAIGN_STATUS",
+		7:  "CAMPAIGN_CLAIM_PHONES",
+		8:  "CAMPAIGN_RELEASE_PHONES",
+		9:  "CAMPAIGN_CALLS",
+		10: "CAMPAIGN_EVENT",
+		11: "CAMPAIGN_DISPOSITION",
+		12: "CAMPAIGN_WAKE",
 	}
 	CampaignOp_value = map[string]int32{
 		"CAMPAIGN_OP_UNSPECIFIED": 0,
@@ -62,6 +70,10 @@ var (
 		"CAMPAIGN_STATUS":         6,
 		"CAMPAIGN_CLAIM_PHONES":   7,
 		"CAMPAIGN_RELEASE_PHONES": 8,
+		"CAMPAIGN_CALLS":          9,
+		"CAMPAIGN_EVENT":          10,
+		"CAMPAIGN_DISPOSITION":    11,
+		"CAMPAIGN_WAKE":           12,
 	}
 )
 
@@ -160,6 +172,9 @@ const (
 	ListOp_LIST_UPLOAD_GET     ListOp = 11 // upload
 	ListOp_LIST_UPLOAD_RETRY   ListOp = 12 // upload: re-run a failed upload's unfinished batches
 	ListOp_LIST_RESUME         ListOp = 13 // resume the list's interrupted uploads
+	ListOp_LIST_LEASE          ListOp = 14 // body: actors.leaseRequest; answers actors.leaseReply
+	ListOp_LIST_RESULTS        ListOp = 15 // body: []dialer.Result
+	ListOp_LIST_DIAL_STATS     ListOp = 16 // body: actors.leaseRequest (settings, now); answers actors.DialStats
 )
 
 // Enum value maps for ListOp.
@@ -178,6 +193,9 @@ var (
 		11: "LIST_UPLOAD_GET",
 		12: "LIST_UPLOAD_RETRY",
 		13: "LIST_RESUME",
+		14: "LIST_LEASE",
+		15: "LIST_RESULTS",
+		16: "LIST_DIAL_STATS",
 	}
 	ListOp_value = map[string]int32{
 		"LIST_OP_UNSPECIFIED": 0,
@@ -193,6 +211,9 @@ var (
 		"LIST_UPLOAD_GET":     11,
 		"LIST_UPLOAD_RETRY":   12,
 		"LIST_RESUME":         13,
+		"LIST_LEASE":          14,
+		"LIST_RESULTS":        15,
+		"LIST_DIAL_STATS":     16,
 	}
 )
 
@@ -282,6 +303,7 @@ const (
 	AgentOp_AGENT_GET            AgentOp = 1
 	AgentOp_AGENT_PUT            AgentOp = 2 // body: dialerd.AgentInput as JSON {"workspace", "seats"}
 	AgentOp_AGENT_SEAT           AgentOp = 3 // seat, body: the state
+	AgentOp_AGENT_ATTACH         AgentOp = 4 // body: actors.attachRequest; answers the agent and who holds it
 )
 
 // Enum value maps for AgentOp.
@@ -291,12 +313,14 @@ var (
 		1: "AGENT_GET",
 		2: "AGENT_PUT",
 		3: "AGENT_SEAT",
+		4: "AGENT_ATTACH",
 	}
 	AgentOp_value = map[string]int32{
 		"AGENT_OP_UNSPECIFIED": 0,
 		"AGENT_GET":            1,
 		"AGENT_PUT":            2,
 		"AGENT_SEAT":           3,
+		"AGENT_ATTACH":         4,
 	}
 )
 
@@ -541,10 +565,16 @@ func (x *Reply) GetBody() []byte {
 // CampaignRequest goes to grain campaign/<slug>. body is the client's JSON
 // for CREATE, REPLACE and PATCH.
 type CampaignRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Op            CampaignOp             `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.CampaignOp" json:"op,omitempty"`
-	Scope         *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Op     CampaignOp             `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.CampaignOp" json:"op,omitempty"`
+	Scope  *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	Body   []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Call   string                 `protobuf:"bytes,4,opt,name=call,proto3" json:"call,omitempty"`
+	Cursor string                 `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Limit  uint32                 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	// durable: answer only once what the request changed is written (an
+	// event a platform posted); otherwise it is written at the next tick.
+	Durable       bool `protobuf:"varint,7,opt,name=durable,proto3" json:"durable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -598,6 +628,34 @@ func (x *CampaignRequest) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *CampaignRequest) GetCall() string {
+	if x != nil {
+		return x.Call
+	}
+	return ""
+}
+
+func (x *CampaignRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *CampaignRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *CampaignRequest) GetDurable() bool {
+	if x != nil {
+		return x.Durable
+	}
+	return false
 }
 
 // TokenRequest goes to grain token/<id>. For CREATE, body is the token
@@ -926,11 +984,15 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x19.dialerd.v1.FieldMessagesR\x05value:\x028\x01\"D\n" +
 	"\x05Reply\x12'\n" +
 	"\x05error\x18\x01 \x01(\v2\x11.dialerd.v1.ErrorR\x05error\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\"v\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\"\xd2\x01\n" +
 	"\x0fCampaignRequest\x12&\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x16.dialerd.v1.CampaignOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\"G\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x12\n" +
+	"\x04call\x18\x04 \x01(\tR\x04call\x12\x16\n" +
+	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x14\n" +
+	"\x05limit\x18\x06 \x01(\rR\x05limit\x12\x18\n" +
+	"\adurable\x18\a \x01(\bR\adurable\"G\n" +
 	"\fTokenRequest\x12#\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.TokenOpR\x02op\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\"\x97\x02\n" +
@@ -954,7 +1016,7 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.AgentOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x12\n" +
-	"\x04seat\x18\x04 \x01(\rR\x04seat*\xdc\x01\n" +
+	"\x04seat\x18\x04 \x01(\rR\x04seat*\xb1\x02\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -965,12 +1027,17 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x0fCAMPAIGN_DELETE\x10\x05\x12\x13\n" +
 	"\x0fCAMPAIGN_STATUS\x10\x06\x12\x19\n" +
 	"\x15CAMPAIGN_CLAIM_PHONES\x10\a\x12\x1b\n" +
-	"\x17CAMPAIGN_RELEASE_PHONES\x10\b*V\n" +
+	"\x17CAMPAIGN_RELEASE_PHONES\x10\b\x12\x12\n" +
+	"\x0eCAMPAIGN_CALLS\x10\t\x12\x12\n" +
+	"\x0eCAMPAIGN_EVENT\x10\n" +
+	"\x12\x18\n" +
+	"\x14CAMPAIGN_DISPOSITION\x10\v\x12\x11\n" +
+	"\rCAMPAIGN_WAKE\x10\f*V\n" +
 	"\aTokenOp\x12\x18\n" +
 	"\x14TOKEN_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTOKEN_GET\x10\x01\x12\x10\n" +
 	"\fTOKEN_CREATE\x10\x02\x12\x10\n" +
-	"\fTOKEN_DELETE\x10\x03*\x9c\x02\n" +
+	"\fTOKEN_DELETE\x10\x03*\xd3\x02\n" +
 	"\x06ListOp\x12\x17\n" +
 	"\x13LIST_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bLIST_GET\x10\x01\x12\x0f\n" +
@@ -985,18 +1052,23 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x12\x13\n" +
 	"\x0fLIST_UPLOAD_GET\x10\v\x12\x15\n" +
 	"\x11LIST_UPLOAD_RETRY\x10\f\x12\x0f\n" +
-	"\vLIST_RESUME\x10\r\"\x04\b\x06\x10\x06*S\n" +
+	"\vLIST_RESUME\x10\r\x12\x0e\n" +
+	"\n" +
+	"LIST_LEASE\x10\x0e\x12\x10\n" +
+	"\fLIST_RESULTS\x10\x0f\x12\x13\n" +
+	"\x0fLIST_DIAL_STATS\x10\x10\"\x04\b\x06\x10\x06*S\n" +
 	"\x06SlugOp\x12\x17\n" +
 	"\x13SLUG_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bSLUG_GET\x10\x01\x12\x10\n" +
 	"\fSLUG_RESERVE\x10\x02\x12\x10\n" +
-	"\fSLUG_RELEASE\x10\x03*Q\n" +
+	"\fSLUG_RELEASE\x10\x03*c\n" +
 	"\aAgentOp\x12\x18\n" +
 	"\x14AGENT_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tAGENT_GET\x10\x01\x12\r\n" +
 	"\tAGENT_PUT\x10\x02\x12\x0e\n" +
 	"\n" +
-	"AGENT_SEAT\x10\x03B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
+	"AGENT_SEAT\x10\x03\x12\x10\n" +
+	"\fAGENT_ATTACH\x10\x04B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
 
 var (
 	file_dialerd_v1_dialerd_proto_rawDescOnce sync.Once

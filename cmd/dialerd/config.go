@@ -52,6 +52,17 @@ type Config struct {
 	Pprof string
 	// MaxUploadBytes bounds an uploaded CSV file.
 	MaxUploadBytes int64
+	// Provider places calls: "sim" (simulated carrier and agents) or
+	// "webhook" (a voice-agent platform, docs/webhook.md).
+	Provider string
+	// WebhookURL is the platform's base URL; WebhookSecret signs both
+	// directions (HMAC-SHA256).
+	WebhookURL, WebhookSecret string
+	// SimSeed seeds the sim provider's draws.
+	SimSeed uint64
+	// EventsBase is the base URL the platform posts events to; default
+	// http://<--http>.
+	EventsBase string
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -64,7 +75,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return def
 	}
 	var c Config
-	var join, clockStart, logLevel, speed, replicas, maxUpload string
+	var join, clockStart, logLevel, speed, replicas, maxUpload, simSeed string
 	fs.StringVar(&c.HTTP, "http", env("http", "127.0.0.1:8080"), "API listen address")
 	fs.StringVar(&c.Data, "data", env("data", "./data"), "data directory")
 	fs.StringVar(&c.Bind, "bind", env("bind", "127.0.0.1:7946"), "gossip listen address (TCP+UDP)")
@@ -79,6 +90,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.BootstrapToken, "bootstrap-token", env("bootstrap-token", ""), "admin token accepted without a record")
 	fs.StringVar(&c.Pprof, "pprof", env("pprof", ""), "serve net/http/pprof on this address (debugging)")
 	fs.StringVar(&maxUpload, "max-upload-bytes", env("max-upload-bytes", "1073741824"), "largest CSV file an upload accepts")
+	fs.StringVar(&c.Provider, "provider", env("provider", "sim"), "telephony provider: sim or webhook")
+	fs.StringVar(&c.WebhookURL, "webhook-url", env("webhook-url", ""), "webhook provider: the platform's base URL")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", env("webhook-secret", ""), "webhook provider: shared HMAC-SHA256 secret")
+	fs.StringVar(&c.EventsBase, "events-url", env("events-url", ""), "webhook provider: base URL the platform posts events to (default http://<--http>)")
+	fs.StringVar(&simSeed, "sim-seed", env("sim-seed", "1"), "sim provider: seed of its draws")
 	fs.StringVar(&logLevel, "log-level", env("log-level", "info"), "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err}
@@ -100,6 +116,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if c.MaxUploadBytes, err = strconv.ParseInt(maxUpload, 10, 64); err != nil || c.MaxUploadBytes < 1 {
 		return c, usageError{fmt.Errorf("--max-upload-bytes: want a positive number of bytes, got %q", maxUpload)}
+	}
+	if c.SimSeed, err = strconv.ParseUint(simSeed, 10, 64); err != nil {
+		return c, usageError{fmt.Errorf("--sim-seed: %w", err)}
 	}
 	if clockStart != "" {
 		if c.ClockStart, err = time.Parse(time.RFC3339, clockStart); err != nil {
@@ -142,6 +161,15 @@ func (c *Config) Validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("--clock %q: want real or virtual", c.Clock))
+	}
+	switch c.Provider {
+	case "sim":
+	case "webhook":
+		if c.WebhookURL == "" || c.WebhookSecret == "" {
+			errs = append(errs, errors.New("--provider webhook needs --webhook-url and --webhook-secret"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--provider %q: want sim or webhook", c.Provider))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return usageError{err}

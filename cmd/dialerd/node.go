@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +23,9 @@ import (
 	"github.com/dialerd/dialerd/cluster"
 	dhttp "github.com/dialerd/dialerd/http"
 	"github.com/dialerd/dialerd/persistence"
+	"github.com/dialerd/dialerd/provider"
+	"github.com/dialerd/dialerd/provider/sim"
+	"github.com/dialerd/dialerd/provider/webhook"
 )
 
 // Node is a running dialerd: storage, membership and actors, HTTP.
@@ -30,9 +35,52 @@ type Node struct {
 	node     *cluster.Node
 	http     *dhttp.Server
 	stopping atomic.Bool
-	// stopResume ends the loop that resumes interrupted uploads.
+	// stopResume ends the loops that resume interrupted uploads and wake
+	// active campaigns.
 	stopResume context.CancelFunc
+	provider   provider.Provider
 }
+
+// startProvider makes the telephony provider. Its events go to their
+// campaign's grain: sim's straight from its timers, webhook's through
+// POST /call/{id}/event/ (the verifier returned).
+func (n *Node) startProvider(cfg Config, clock dialerd.Clock, deps *actors.Deps, node *cluster.Node) (dhttp.EventVerifier, error) {
+	base := cfg.EventsBase
+	if base == "" {
+		base = "http://" + cfg.HTTP
+	}
+	base = strings.TrimSuffix(base, "/")
+	deps.EventsURL = func(call string) string { return base + "/api/v/call/" + url.PathEscape(call) + "/event/" }
+	sink := actors.NewEventQueue(node.Request, n.log).Sink
+	switch cfg.Provider {
+	case "webhook":
+		// The platform lives in real time whatever the node's clock.
+		w, err := webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Sink: sink, Logger: n.log})
+		if err != nil {
+			return nil, err
+		}
+		n.provider, deps.Provider = w, w
+		return webhookEvents{w}, nil
+	default:
+		p := sim.New(clock, cfg.SimSeed, sink)
+		n.provider, deps.Provider = p, p
+		return nil, nil
+	}
+}
+
+// webhookEvents adapts the webhook provider's verifier to the front end.
+type webhookEvents struct{ w *webhook.Webhook }
+
+func (e webhookEvents) Verify(body []byte, sig string) (dhttp.ProviderEvent, error) {
+	ev, err := e.w.Verify(body, sig)
+	if err != nil {
+		return dhttp.ProviderEvent{}, err
+	}
+	b, err := json.Marshal(ev)
+	return dhttp.ProviderEvent{ID: ev.ID, Call: ev.Call, Body: b}, err
+}
+
+func (e webhookEvents) Forget(id string) { e.w.Forget(id) }
 
 func newLogger(level slog.Level, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
@@ -91,7 +139,13 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	}
 	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain, Request: node.Request,
 		Loaders: make(chan struct{}, concurrentUploads)}
+	events, err := n.startProvider(cfg, clock, deps, node)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	if err := node.Start(actors.Kinds(deps)); err != nil {
+		n.provider.Close()
 		store.Close()
 		return nil, err
 	}
@@ -113,23 +167,28 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		Metrics:        metrics,
 		Ready:          n.ready,
 		Cluster:        func(identity string) any { return node.Info(identity) },
+		Events:         events,
 		Logger:         log,
 	})
 	if err := n.http.Start(); err != nil {
 		node.Stop(false)
+		n.provider.Close()
 		store.Close()
 		return nil, fmt.Errorf("http: %w", err)
 	}
 	rctx, stopResume := context.WithCancel(context.Background())
 	n.stopResume = stopResume
-	kick := make(chan struct{}, 1)
+	kickUploads, kickCampaigns := make(chan struct{}, 1), make(chan struct{}, 1)
 	node.OnShardServing(func(uint16) {
-		select {
-		case kick <- struct{}{}:
-		default:
+		for _, k := range []chan struct{}{kickUploads, kickCampaigns} {
+			select {
+			case k <- struct{}{}:
+			default:
+			}
 		}
 	})
-	go actors.ResumeUploads(rctx, node.Store(), node.Request, 10*time.Second, kick, log)
+	go actors.ResumeUploads(rctx, node.Store(), node.Request, 10*time.Second, kickUploads, log)
+	go actors.WakeCampaigns(rctx, node.Store(), node.Request, 30*time.Second, kickCampaigns, log)
 	if cfg.Pprof != "" {
 		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(cfg.Pprof, nil)) }()
 	}
@@ -190,6 +249,7 @@ func (n *Node) Close() error {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
 	n.node.Stop(true)
+	n.provider.Close()
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("store: %w", err))
 	}

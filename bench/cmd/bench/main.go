@@ -4,6 +4,8 @@
 //
 //	go run ./bench/cmd/bench -scenario http-path [-duration 10s] [-out bench/RESULTS.md]
 //	go run ./bench/cmd/bench -scenario upload [-rows 1000000]
+//	go run ./bench/cmd/bench -scenario dialing [-rows 1000000] [-duration 60s] [-speed 600] [-seats 3000] [-call-ratio 2]
+//	go run ./bench/cmd/bench -scenario campaigns [-campaigns 10000] [-duration 60s]
 package main
 
 import (
@@ -21,12 +23,21 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload")
-	duration := flag.Duration("duration", 10*time.Second, "length of each measured run")
+	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload, dialing, campaigns")
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s unless given)")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
-	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload scenario sends")
+	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload and dialing scenarios send")
+	speed := flag.Float64("speed", 600, "dialing: virtual clock speed (× wall time)")
+	seats := flag.Int("seats", 3000, "dialing: seats of the campaign's agent")
+	ratio := flag.Float64("call-ratio", 2, "dialing: the campaign's call_ratio")
+	campaigns := flag.Int("campaigns", 10_000, "campaigns: active campaigns on the node")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
 	flag.Parse()
+	durationSet := false
+	flag.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	if !durationSet && (*scenario == "dialing" || *scenario == "campaigns") {
+		*duration = 60 * time.Second
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -41,6 +52,10 @@ func main() {
 		section, err = runCluster(ctx, h, *duration)
 	case "upload":
 		section, err = runUpload(ctx, h, *rows)
+	case "dialing":
+		section, err = runDialing(ctx, h, *rows, *duration, *speed, *seats, *ratio)
+	case "campaigns":
+		section, err = runCampaigns(ctx, h, *campaigns, *duration)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"testing"
 	"time"
 
@@ -110,5 +111,72 @@ func BenchmarkDueEntries(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// dueEntries reads little, but returns exactly what sorting every due
+// entry of the open buckets would: held to that on random indexes.
+func TestDueEntriesMatchesSorting(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 4))
+	now := time.Date(2026, 7, 15, 18, 0, 0, 0, time.UTC)
+	c := dialerd.NewCampaign()
+	c.Active, c.EarliestProspectTime, c.LatestProspectTime, c.IgnoreStates = true, "09:00", "17:00", "TX,WA"
+	s := dialer.SettingsOf(c)
+	for round := 0; round < 20; round++ {
+		store, err := persistence.Open(persistence.Options{InMemory: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []dialer.Entry
+		buckets := map[string]bool{}
+		var ops []dialerd.Op
+		for i := 0; i < 1+r.IntN(3000); i++ {
+			z := hopperZones[r.IntN(len(hopperZones))]
+			e := dialer.Entry{Bucket: dialer.BucketKey(z.state, []string{z.zone}), ID: fmt.Sprintf("%012d", r.IntN(1e6)),
+				Due: now.Add(time.Duration(r.IntN(3*86400)-2*86400) * time.Second)}
+			if r.IntN(20) == 0 {
+				e.Due = now // due exactly now
+			}
+			buckets[e.Bucket] = true
+			all = append(all, e)
+			ops = append(ops, dialerd.Set(indexPrefix+dialer.IndexKey(e), nil))
+		}
+		if err := store.Apply(context.Background(), "list/x", ops); err != nil {
+			t.Fatal(err)
+		}
+		var bs []string
+		for b := range buckets {
+			bs = append(bs, b)
+		}
+		sort.Strings(bs)
+		var want []dialer.Entry
+		seen := map[string]bool{}
+		for _, e := range all {
+			key := dialer.IndexKey(e)
+			if seen[key] || e.Due.After(now) || s.Open(dialer.ParseBucket(e.Bucket), now) != dialer.Eligible {
+				continue
+			}
+			seen[key] = true
+			want = append(want, e)
+		}
+		sort.Slice(want, func(i, j int) bool { return dialer.Earlier(want[i], want[j]) })
+		for _, n := range []int{1, 7, 100, 5000} {
+			got, err := dueEntries(context.Background(), store, "list/x", s, bs, now, n, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := want[:min(n, len(want))]
+			if len(got) != len(w) {
+				t.Fatalf("round %d, n %d: %d entries, want %d", round, n, len(got), len(w))
+			}
+			for i := range w {
+				if dialer.IndexKey(got[i]) != dialer.IndexKey(w[i]) {
+					t.Fatalf("round %d, n %d: entry %d is %+v, want %+v", round, n, i, got[i], w[i])
+				}
+			}
+		}
+		store.Close()
 	}
 }

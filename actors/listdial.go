@@ -177,8 +177,16 @@ func (g *listGrain) lease(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := g.loadDial(); err != nil {
+	out, err := g.leaseProspects(r)
+	if err != nil {
 		return nil, err
+	}
+	return out.encode(), nil
+}
+
+func (g *listGrain) leaseProspects(r LeaseRequest) (LeaseReply, error) {
+	if err := g.loadDial(); err != nil {
+		return LeaseReply{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
@@ -187,14 +195,14 @@ func (g *listGrain) lease(body []byte) ([]byte, error) {
 		want := r.N - len(out.Prospects)
 		entries, err := dueEntries(ctx, g.deps.Store, g.identity, r.Settings, g.bucketList(), r.Now, want, g.dial.from)
 		if err != nil {
-			return nil, storeErr(g.log, err)
+			return LeaseReply{}, storeErr(g.log, err)
 		}
 		if len(entries) == 0 {
 			break
 		}
 		ps, err := g.readProspects(ctx, entryIDs(entries))
 		if err != nil {
-			return nil, err
+			return LeaseReply{}, err
 		}
 		ds := dialer.Decide(r.Settings, entries, func(id string) (dialer.Candidate, time.Time, bool) {
 			p := ps[id]
@@ -235,7 +243,7 @@ func (g *listGrain) lease(body []byte) ([]byte, error) {
 		}
 		g.dial.pending = d
 		if err := g.write(append(ops, d.ops()...)); err != nil {
-			return nil, err
+			return LeaseReply{}, err
 		}
 		g.dial.commit()
 		g.dial.consumed(entries, deleted)
@@ -247,7 +255,7 @@ func (g *listGrain) lease(body []byte) ([]byte, error) {
 		out.Prospects = append(out.Prospects, leased...)
 	}
 	out.Total, out.Unresolved = g.dial.total, g.dial.total-g.dial.resolved
-	return out.encode(), nil
+	return out, nil
 }
 
 // encode is json.Marshal(r) without re-validating the records it carries,

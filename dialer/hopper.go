@@ -142,6 +142,9 @@ func Oldest(perBucket [][]Entry, n int) []Entry {
 	return out
 }
 
+// Earlier orders entries: due first, then id.
+func Earlier(a, b Entry) bool { return earlier(a, b) }
+
 func earlier(a, b Entry) bool {
 	if !a.Due.Equal(b.Due) {
 		return a.Due.Before(b.Due)

@@ -1,6 +1,9 @@
 package dialerd
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Store is the storage contract of actor code. Every key belongs to one
 // identity ("campaign/spring-promo"); a write is a list of operations on one
@@ -28,6 +31,13 @@ type Store interface {
 	// ScanAfter is Scan starting past prefix+after: a page that resumes
 	// from a cursor does not walk the keys before it.
 	ScanAfter(ctx context.Context, identity, prefix, after string, fn func(key string, value []byte) error) error
+	// ScanRanges scans several ranges of identity's keys in one pass of
+	// one iterator: for each range i in turn, the keys k with
+	// ranges[i].Lower ≤ k < ranges[i].Upper, in key order. fn returning
+	// ErrNextRange moves on to the next range; any other error stops the
+	// scan and is returned. A tick reads a dozen buckets' heads this way
+	// instead of opening a dozen iterators.
+	ScanRanges(ctx context.Context, identity string, ranges []KeyRange, fn func(i int, key string, value []byte) error) error
 	// ScanIndex calls fn for every entry of index whose key starts with
 	// prefix. Entries of one shard come in key order; shards in turn.
 	ScanIndex(ctx context.Context, index, prefix string, fn func(key string, value []byte) error) error
@@ -37,6 +47,12 @@ type Store interface {
 	// memory, so a stale owner cannot serve old state as current.
 	Serving(identity string) error
 }
+
+// KeyRange is a range of an identity's keys: Lower ≤ key < Upper.
+type KeyRange struct{ Lower, Upper string }
+
+// ErrNextRange, returned by a ScanRanges callback, ends the current range.
+var ErrNextRange = errors.New("dialerd: next range")
 
 // OpKind says what an Op does.
 type OpKind uint8

@@ -69,6 +69,34 @@ func (s *Store) ScanAfter(ctx context.Context, identity, prefix, after string, f
 	})
 }
 
+// ScanRanges implements dialerd.Store. A remote identity is scanned whole
+// for each range and filtered here: grains scan their own identities,
+// which are local.
+func (s *Store) ScanRanges(ctx context.Context, identity string, ranges []dialerd.KeyRange, fn func(int, string, []byte) error) error {
+	owner, _ := s.r.Owner(identity)
+	if owner == s.r.cfg.Self {
+		if err := s.r.Serving(identity); err != nil {
+			return err
+		}
+		return s.r.local.ScanRanges(ctx, identity, ranges, fn)
+	}
+	for i, r := range ranges {
+		err := s.Scan(ctx, identity, "", func(k string, v []byte) error {
+			if k < r.Lower {
+				return nil
+			}
+			if k >= r.Upper {
+				return dialerd.ErrNextRange
+			}
+			return fn(i, k, v)
+		})
+		if err != nil && err != dialerd.ErrNextRange {
+			return err
+		}
+	}
+	return nil
+}
+
 // GetMany implements dialerd.Store. Grains read their own identity, which
 // lives here; a read for another node's identity is a Get per key.
 func (s *Store) GetMany(ctx context.Context, identity string, keys []string) ([][]byte, error) {

@@ -1,6 +1,8 @@
 package persistence_test
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -68,5 +70,38 @@ func TestBatchOrderIsKept(t *testing.T) {
 		if err != nil || string(v) != want {
 			t.Errorf("after delete-all: %s = %q (%v), want %q", k, v, err, want)
 		}
+	}
+}
+
+// ScanRanges: each range in turn, bounds half-open, ErrNextRange ends a
+// range, another error stops; other identities never seen.
+func TestScanRanges(t *testing.T) {
+	s := persistence.MustOpenStore(t)
+	apply(t, s, "list/a",
+		dialerd.Set("n/a\x00001", nil), dialerd.Set("n/a\x00002", nil), dialerd.Set("n/a\x00009", nil),
+		dialerd.Set("n/b\x00001", nil), dialerd.Set("n/b\x00005", nil), dialerd.Set("p/1", []byte("x")))
+	apply(t, s, "list/b", dialerd.Set("n/a\x00003", nil))
+	var got []string
+	ranges := []dialerd.KeyRange{
+		{Lower: "n/b\x00", Upper: "n/b\x00009"},    // both of b
+		{Lower: "n/a\x00002", Upper: "n/a\x00009"}, // 002 only: upper excluded
+		{Lower: "n/a\x00", Upper: "n/a\x01"},       // cut after the first
+		{Lower: "q", Upper: "r"},                   // empty
+	}
+	err := s.ScanRanges(ctx, "list/a", ranges, func(i int, k string, _ []byte) error {
+		got = append(got, fmt.Sprint(i, " ", k))
+		if i == 2 {
+			return dialerd.ErrNextRange
+		}
+		return nil
+	})
+	want := []string{"0 n/b\x00001", "0 n/b\x00005", "1 n/a\x00002", "2 n/a\x00001"}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ScanRanges = %q, %v; want %q", got, err, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := s.ScanRanges(ctx, "list/a", ranges, func(int, string, []byte) error { n++; return stop }); err != stop || n != 1 {
+		t.Fatalf("an error from fn: %v after %d keys", err, n)
 	}
 }

@@ -238,6 +238,40 @@ func (s *Store) ScanAfter(_ context.Context, identity, keyPrefix, after string, 
 	return s.scanRange(lower, prefixEnd(within), len(base), fn)
 }
 
+// ScanRanges implements dialerd.Store.
+func (s *Store) ScanRanges(_ context.Context, identity string, ranges []dialerd.KeyRange, fn func(int, string, []byte) error) error {
+	if err := checkName("identity", identity); err != nil {
+		return err
+	}
+	base := prefix(ShardOf(identity), nsData, identity)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: base, UpperBound: prefixEnd(base)})
+	if err != nil {
+		return fmt.Errorf("persistence: iter: %w", err)
+	}
+	defer it.Close()
+	key := func(k string) []byte { return append(append(make([]byte, 0, len(base)+len(k)), base...), k...) }
+	for i, r := range ranges {
+		upper := key(r.Upper)
+		for ok := it.SeekGE(key(r.Lower)); ok && bytes.Compare(it.Key(), upper) < 0; ok = it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return fmt.Errorf("persistence: scan: %w", err)
+			}
+			err = fn(i, string(it.Key()[len(base):]), append([]byte(nil), v...))
+			if err == dialerd.ErrNextRange {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("persistence: scan: %w", err)
+		}
+	}
+	return nil
+}
+
 func (s *Store) scan(lower []byte, strip int, fn func(string, []byte) error) error {
 	return s.scanRange(lower, prefixEnd(lower), strip, fn)
 }

@@ -96,12 +96,10 @@ func TestEngineDrop(t *testing.T) {
 	now := time.Date(2026, 7, 15, 16, 0, 0, 0, time.UTC)
 	s := settings(func(c *dialerd.Campaign) { c.MaxNumberCalls, c.MinTimeBetweenCalls, c.WrapUpTime = 3, 30, 0 })
 	e := NewEngine(s, []Seat{{Position: 1, State: SeatAvailable}}, rand.New(rand.NewPCG(1, 1)))
-	var ps []Prospect
 	for i, id := range []string{"ringing", "talking", "queued"} {
 		p := Prospect{ID: id, List: "l", Candidate: Candidate{Timezones: []string{"America/New_York"}, Added: now}}
 		Take(&p.Candidate, now)
 		e.Place(now, int64(i+1), p)
-		ps = append(ps, p)
 	}
 	e.Ring(now, 2, OutcomeAnswered) // takes the seat
 	e.Ring(now, 3, OutcomeAnswered) // waits
@@ -113,7 +111,11 @@ func TestEngineDrop(t *testing.T) {
 	if e.Ringing() != 0 || e.Queued() != 0 || e.Connected() != 1 || e.Call(3).Seat != 1 {
 		t.Fatalf("after drops: ringing %d queued %d connected %d", e.Ringing(), e.Queued(), e.Connected())
 	}
-	for _, r := range e.TakeResults() {
+	res := e.TakeResults()
+	if len(res) != 2 || res[0].Prospect != "ringing" || res[1].Prospect != "talking" {
+		t.Fatalf("results %+v, want the two dropped calls", res)
+	}
+	for _, r := range res {
 		if r.Outcome != OutcomeUnknown || r.Resolution != "" || !r.Due.Equal(now.Add(30*time.Minute)) {
 			t.Fatalf("dropped call's result %+v: want retried after min_time_between_calls", r)
 		}

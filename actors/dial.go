@@ -892,6 +892,9 @@ func (g *campaignGrain) reasons(s dialer.Settings, in dialerd.StatusInput, byRul
 		text string
 	}{
 		{dialer.ReasonOffWindow, fmt.Sprintf("%%d prospects are outside the calling window (%s–%s local time) now.", g.c.EarliestProspectTime, g.c.LatestProspectTime)},
+		{dialer.ReasonHoliday, "%d prospects are in states that ban calls today for a holiday (filter_holidays)."},
+		{dialer.ReasonLegalDay, "%d prospects are in states that ban calls on this weekday (Sunday bans)."},
+		{dialer.ReasonLegalHours, "%d prospects are outside their state's legal calling hours now."},
 		{dialer.ReasonIgnored, "%d prospects are in ignore_states."},
 		{dialer.ReasonNoZone, "%d prospects have no known time zone."},
 		{ReasonNotDue, "%d prospects wait for their next call time (min_time_between_calls, a callback, or a call in progress)."},

@@ -19,6 +19,11 @@ const (
 	OutcomeUnknown = "unknown"
 )
 
+// MinRing is how long an unanswered call rings before the dialer gives up
+// on it (TCPA practice: 15 s or four rings; reference/compliance.md). A
+// provider reporting no_answer sooner is the carrier's doing, not ours.
+const MinRing = 15 * time.Second
+
 // Dispositions a seat gives a call it talked.
 const (
 	DispositionCompleted = "completed"

@@ -51,10 +51,26 @@ func (s Settings) Open(b Bucket, now time.Time) Reason {
 	case len(b.Zones) == 0:
 		return ReasonNoZone
 	}
+	// A day the law closes (a holiday, a Sunday ban) is named first; then
+	// the campaign's own window; then the law's hours where they are
+	// narrower than the campaign's — the reason says which one holds the
+	// call back.
+	var legal Reason
+	off := false
 	for _, z := range b.Zones {
-		if !InWindow(s, z, now) {
-			return ReasonOffWindow
+		switch r := Legal(s, b.State, z, now); r {
+		case ReasonHoliday, ReasonLegalDay, ReasonNoZone:
+			return r
+		case ReasonLegalHours:
+			legal = r
 		}
+		off = off || !InWindow(s, z, now)
+	}
+	switch {
+	case off:
+		return ReasonOffWindow
+	case legal != Eligible:
+		return legal
 	}
 	return Eligible
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/compliance"
 )
 
 // Settings are what the rules read of a campaign, parsed once.
@@ -31,6 +32,10 @@ type Settings struct {
 	IgnoreStates     map[string]bool
 	MaxWait, WrapUp  time.Duration
 	Strategy         string
+	// Locale names the legal rules that apply (compliance data);
+	// FilterHolidays applies the holiday bans among them.
+	Locale         string
+	FilterHolidays bool
 }
 
 // SettingsOf reads a campaign's settings. The campaign was validated when
@@ -43,6 +48,7 @@ func SettingsOf(c dialerd.Campaign) Settings {
 		MaxWait:    time.Duration(c.MaxWaitTime) * time.Second,
 		WrapUp:     time.Duration(c.WrapUpTime) * time.Second,
 		Strategy:   c.QueueStrategy,
+		Locale:     c.LocaleName, FilterHolidays: c.FilterHolidays,
 	}
 	if c.ExpireDays >= 0 {
 		s.Expire = time.Duration(c.ExpireDays) * 24 * time.Hour
@@ -98,6 +104,11 @@ const (
 	ReasonNoZone    Reason = "no_time_zone"
 	ReasonOffWindow Reason = "outside_calling_window"
 	ReasonCallback  Reason = "callback_later" // a seat asked to call back later
+	// The law, not the campaign: outside the state's calling hours, a
+	// weekday the state bans (Sundays), a holiday it bans.
+	ReasonLegalHours Reason = "legal_hours"
+	ReasonLegalDay   Reason = "legal_day"
+	ReasonHoliday    Reason = "holiday"
 )
 
 // Check says whether the campaign may call the prospect at now, and if
@@ -120,6 +131,55 @@ func Check(s Settings, c Candidate, now time.Time) Reason {
 	}
 	// The rest is decided by the prospect's bucket: state and zones.
 	return s.Open(Bucket{State: c.State, Zones: c.Timezones}, now)
+}
+
+// Allowed reports whether a call to a prospect in state may be placed at
+// now as far as the calling window goes, in zone: inside the campaign's
+// window and inside the legal window of the state that day (Legal).
+func Allowed(s Settings, state, zone string, now time.Time) bool {
+	return InWindow(s, zone, now) && Legal(s, state, zone, now) == Eligible
+}
+
+// Legal says whether the law of state lets a call be placed at now in
+// zone: the locale's calling hours for that local weekday, its Sunday
+// bans, and with filter_holidays its holiday bans (compliance data). An
+// unknown zone is never allowed.
+func Legal(s Settings, state, zone string, now time.Time) Reason {
+	loc := location(zone)
+	if loc == nil {
+		return ReasonNoZone
+	}
+	rules := rulesOf(s.Locale)
+	if rules == nil {
+		return Eligible
+	}
+	local := now.In(loc)
+	day := rules.Legal(state, local, s.FilterHolidays)
+	switch {
+	case day.Window.Closed() && day.Holiday != "":
+		return ReasonHoliday
+	case day.Window.Closed():
+		return ReasonLegalDay
+	}
+	h, m, sec := local.Clock()
+	if !day.Window.Contains(h*3600 + m*60 + sec) {
+		return ReasonLegalHours
+	}
+	return Eligible
+}
+
+var rulesByLocale sync.Map // locale → *compliance.Rules (nil when it has none)
+
+func rulesOf(locale string) *compliance.Rules {
+	if r, ok := rulesByLocale.Load(locale); ok {
+		return r.(*compliance.Rules)
+	}
+	r, err := compliance.Load(locale)
+	if err != nil {
+		r = nil
+	}
+	rulesByLocale.Store(locale, r)
+	return r
 }
 
 // InWindow reports whether now, in zone, is inside the campaign's window.

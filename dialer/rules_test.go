@@ -91,7 +91,7 @@ func TestCheck(t *testing.T) {
 		{"exactly min time later", settings(func(c *dialerd.Campaign) { c.MinTimeBetweenCalls = 30 }), with(func(c *Candidate) { c.Attempts, c.LastAttempt = 1, now.Add(-30*time.Minute) }), now, Eligible},
 		{"ignored state", settings(func(c *dialerd.Campaign) { c.IgnoreStates = "NY" }), base, now, ReasonIgnored},
 		{"no zone", settings(nil), with(func(c *Candidate) { c.Timezones = nil }), now, ReasonNoZone},
-		{"unknown zone", settings(nil), with(func(c *Candidate) { c.Timezones = []string{"Mars/Olympus"} }), now, ReasonOffWindow},
+		{"unknown zone", settings(nil), with(func(c *Candidate) { c.Timezones = []string{"Mars/Olympus"} }), now, ReasonNoZone},
 		{"before the window locally", settings(func(c *dialerd.Campaign) { c.EarliestProspectTime = "15:00" }), base, now, ReasonOffWindow},
 		{"at latest is outside", settings(func(c *dialerd.Campaign) { c.LatestProspectTime = "14:00" }), base, now, ReasonOffWindow},
 		{"at earliest is inside", settings(func(c *dialerd.Campaign) { c.EarliestProspectTime = "14:00" }), base, now, Eligible},
@@ -107,6 +107,76 @@ func TestCheck(t *testing.T) {
 			with(func(c *Candidate) { c.Timezones = []string{"America/Denver"} }), time.Date(2026, 7, 16, 2, 30, 0, 0, time.UTC), ReasonOffWindow},
 	} {
 		if got := Check(c.s, c.c, c.at); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// The law narrows the campaign's window (DESIGN §5): each state's hours by
+// weekday, Sunday bans, holiday bans with filter_holidays, DST changes,
+// Arizona, a split area code — in every candidate zone. The campaign's own
+// window is all day here, so what is refused is refused by the law.
+func TestCheckLegal(t *testing.T) {
+	allDay := func(mod func(*dialerd.Campaign)) Settings {
+		return settings(func(c *dialerd.Campaign) {
+			c.EarliestProspectTime, c.LatestProspectTime, c.ExpireDays = "00:00", "23:59:59", -1
+			if mod != nil {
+				mod(c)
+			}
+		})
+	}
+	noHolidays := allDay(func(c *dialerd.Campaign) { c.FilterHolidays = false })
+	cand := func(state string, zones ...string) Candidate {
+		return Candidate{State: state, Timezones: zones, Added: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	utc := func(s string) time.Time {
+		t, err := time.Parse("2006-01-02 15:04", s)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	const ny, chi, den, phx, la, tor = "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles", "America/Toronto"
+	for _, c := range []struct {
+		name string
+		s    Settings
+		c    Candidate
+		at   string // UTC
+		want Reason
+	}{
+		{"NY weekday 08:00 (federal opens)", allDay(nil), cand("NY", ny), "2026-03-10 12:00", Eligible},
+		{"NY weekday 07:59", allDay(nil), cand("NY", ny), "2026-03-10 11:59", ReasonLegalHours},
+		{"NY 21:00 closes", allDay(nil), cand("NY", ny), "2026-03-11 01:00", ReasonLegalHours},
+		{"FL 20:30 is past its 20:00", allDay(nil), cand("FL", ny), "2026-03-11 00:30", ReasonLegalHours},
+		{"TX Saturday 09:30", allDay(nil), cand("TX", chi), "2026-03-14 14:30", Eligible},
+		{"TX Sunday 10:00: noon at the earliest", allDay(nil), cand("TX", chi), "2026-03-15 15:00", ReasonLegalHours},
+		{"TX Sunday 12:30", allDay(nil), cand("TX", chi), "2026-03-15 17:30", Eligible},
+		{"AL Sunday", allDay(nil), cand("AL", chi), "2026-03-15 17:00", ReasonLegalDay},
+		{"RI Saturday 17:30 (10–17)", allDay(nil), cand("RI", ny), "2026-03-14 21:30", ReasonLegalHours},
+		{"ON weekday 21:15 (to 21:30)", allDay(nil), cand("ON", tor), "2026-03-11 01:15", Eligible},
+		{"ON Saturday 18:30 (to 18:00)", allDay(nil), cand("ON", tor), "2026-03-14 22:30", ReasonLegalHours},
+		{"PA Good Friday", allDay(nil), cand("PA", ny), "2026-04-03 15:00", ReasonHoliday},
+		{"PA Good Friday without filter_holidays", noHolidays, cand("PA", ny), "2026-04-03 15:00", Eligible},
+		{"AL July 4 observed on Friday the 3rd", allDay(nil), cand("AL", chi), "2026-07-03 15:00", ReasonHoliday},
+		{"RI July 4 observed Monday the 6th", allDay(nil), cand("RI", ny), "2026-07-06 15:00", ReasonHoliday},
+		// DST: 2026-03-08 (spring) and 2026-11-01 (fall) in the US.
+		{"Saturday before spring DST: 12:30Z is 07:30 EST", allDay(nil), cand("NY", ny), "2026-03-07 12:30", ReasonLegalHours},
+		{"Monday after: 12:30Z is 08:30 EDT", allDay(nil), cand("NY", ny), "2026-03-09 12:30", Eligible},
+		{"Saturday before fall DST: 12:30Z is 08:30 EDT", allDay(nil), cand("NY", ny), "2026-10-31 12:30", Eligible},
+		{"Monday after: 12:30Z is 07:30 EST", allDay(nil), cand("NY", ny), "2026-11-02 12:30", ReasonLegalHours},
+		// Arizona keeps MST: 15:00Z in March is 08:00 in Phoenix, 09:00 in Denver.
+		{"Arizona 08:00 MST", allDay(nil), cand("AZ", phx), "2026-03-10 15:00", Eligible},
+		{"Arizona 07:30 MST while Denver is at 08:30", allDay(nil), cand("AZ", phx), "2026-03-10 14:30", ReasonLegalHours},
+		{"Colorado 08:30 MDT", allDay(nil), cand("CO", den), "2026-03-10 14:30", Eligible},
+		// A split area code: Indiana in Eastern and Central time. At 01:15Z
+		// it is 21:15 in Indianapolis: too late there, whatever Chicago says.
+		{"split zones: one too late", allDay(nil), cand("IN", "America/Indiana/Indianapolis", chi), "2026-03-11 01:15", ReasonLegalHours},
+		{"split zones: both open", allDay(nil), cand("IN", "America/Indiana/Indianapolis", chi), "2026-03-10 20:00", Eligible},
+		{"unknown state: the strictest rules", allDay(nil), cand("", la), "2026-03-10 16:30", ReasonLegalHours}, // 09:30 PDT: KY opens at 10
+		{"unknown state on a Sunday", allDay(nil), cand("", la), "2026-03-15 20:00", ReasonLegalDay},
+		{"the campaign's window still applies", settings(func(c *dialerd.Campaign) { c.EarliestProspectTime = "10:00" }), cand("NY", ny), "2026-03-10 13:30", ReasonOffWindow},
+	} {
+		if got := Check(c.s, c.c, utc(c.at)); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
 	}

@@ -40,6 +40,19 @@ var simZones = []struct{ state, zone string }{
 	{"AK", "America/Anchorage"}, {"HI", "Pacific/Honolulu"}, {"ON", "America/Toronto"}, {"QC", "America/Toronto"},
 	{"MB", "America/Winnipeg"}, {"SK", "America/Regina"}, {"AB", "America/Edmonton"}, {"BC", "America/Vancouver"},
 	{"NS", "America/Halifax"}, {"NL", "America/St_Johns"}, {"IN", "America/Indiana/Indianapolis"},
+	// States with stricter hours, Sunday bans, holiday bans.
+	{"AL", "America/Chicago"}, {"LA", "America/Chicago"}, {"MS", "America/Chicago"}, {"PA", "America/New_York"},
+	{"RI", "America/New_York"}, {"UT", "America/Denver"}, {"KY", "America/New_York"}, {"WA", "America/Los_Angeles"},
+}
+
+// simStarts are the days a run may start on (UTC midnight, plus up to two
+// days): the US spring DST change, Mardi Gras and Presidents' Day, Good
+// Friday, July 4 on a Saturday (observed Friday in AL and UT, Monday in
+// RI), the fall DST change and Election Day.
+var simStarts = []time.Time{
+	time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 14, 0, 0, 0, 0, time.UTC),
+	time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 2, 0, 0, 0, 0, time.UTC),
+	time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC),
 }
 
 var strategies = []string{LongestIdleAgent, RoundRobin, TopDown, AgentWithLeastTalkTime, AgentWithFewestCalls, SequentiallyByAgentOrder, Random}
@@ -125,6 +138,7 @@ func randomSettings(r *rand.Rand) Settings {
 	c.MaxWaitTime = []int{5, 30, 120}[r.IntN(3)]
 	c.WrapUpTime = []int{0, 3, 30}[r.IntN(3)]
 	c.QueueStrategy = strategies[r.IntN(len(strategies))]
+	c.FilterHolidays = r.IntN(4) != 0
 	c.DialerInterval = 2 + r.IntN(14)
 	return SettingsOf(c)
 }
@@ -220,8 +234,7 @@ func (m *memList) apply(r Result) {
 
 func simulate(seed uint64, days int) *simRun {
 	r := rand.New(rand.NewPCG(seed, 0xd1a1))
-	// A Friday before the US DST change (2026-03-08), so runs cross it.
-	start := time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC).Add(time.Duration(r.IntN(48)) * time.Hour)
+	start := simStarts[r.IntN(len(simStarts))].Add(time.Duration(r.IntN(48)) * time.Hour)
 	s := randomSettings(r)
 	interval := time.Duration(2+r.IntN(14)) * time.Second
 	var seats []Seat
@@ -391,6 +404,17 @@ func (run *simRun) check() []string {
 			if !InWindow(s, z, c.Placed) {
 				fail("call %d to %s at %s (%s local) is outside %d–%d", c.ID, c.Prospect, c.Placed, c.Placed.In(location(z)).Format("15:04:05 MST"), s.Earliest, s.Latest)
 			}
+			// The law, checked straight against the compliance data: hours
+			// of the state that weekday, Sunday and holiday bans.
+			local := c.Placed.In(location(z))
+			day := rulesOf(s.Locale).Legal(p.State, local, s.FilterHolidays)
+			h, m, sec := local.Clock()
+			if !day.Window.Contains(h*3600 + m*60 + sec) {
+				fail("call %d to %s (%s) at %s local is not legal there: %+v", c.ID, c.Prospect, p.State, local.Format("Mon 2006-01-02 15:04:05 MST"), day)
+			}
+		}
+		if c.Outcome == OutcomeNoAnswer && c.Ended.Sub(c.Placed) < MinRing {
+			fail("call %d gave up after %v, before %v of ringing", c.ID, c.Ended.Sub(c.Placed), MinRing)
 		}
 		if s.IgnoreStates[p.State] {
 			fail("call %d to %s in ignored state %s", c.ID, c.Prospect, p.State)

@@ -43,6 +43,9 @@ func (p *SimPhone) Place() SimCall {
 		c.Outcome = OutcomeBusy
 	case x < p.Answer+p.Machine+p.Busy+p.Failed:
 		c.Outcome = OutcomeFailed
+	default:
+		// Nobody answers: the dialer lets it ring at least MinRing.
+		c.Ring = p.between(max(p.RingMin, MinRing), max(p.RingMax, MinRing))
 	}
 	return c
 }

@@ -5,6 +5,7 @@ package nodetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -129,14 +130,31 @@ type Node struct {
 // when the test failed.
 func Start(tb TB, opts Options) *Node {
 	tb.Helper()
-	if opts.Dir == "" {
+	ownDir := opts.Dir == ""
+	if ownDir {
 		opts.Dir = tb.TempDir()
 	}
 	n := &Node{tb: tb, bin: Binary(tb), opts: opts, Dir: opts.Dir}
-	n.HTTP = "127.0.0.1:" + strconv.Itoa(FreePort(tb))
-	n.Gossip = "127.0.0.1:" + strconv.Itoa(FreePort(tb))
-	n.URL = "http://" + n.HTTP
-	n.start()
+	// A port FreePort found free may be taken before dialerd binds it (by
+	// another node's port-0 listener): start again on fresh ports (and, when
+	// the directory is ours, in a fresh one).
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && ownDir {
+			n.opts.Dir = tb.TempDir()
+			n.Dir = n.opts.Dir
+		}
+		n.HTTP = "127.0.0.1:" + strconv.Itoa(FreePort(tb))
+		n.Gossip = "127.0.0.1:" + strconv.Itoa(FreePort(tb))
+		n.URL = "http://" + n.HTTP
+		err := n.tryStart()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			tb.Fatal(err)
+		}
+		tb.Logf("nodetest: a port was taken under us (%v); starting again on others", err)
+	}
 	tb.Cleanup(func() {
 		n.Kill()
 		if tb.Failed() {
@@ -149,7 +167,17 @@ func Start(tb TB, opts Options) *Node {
 	return n
 }
 
+// errPortTaken: dialerd could not bind a port it was given.
+var errPortTaken = errors.New("address already in use")
+
 func (n *Node) start() {
+	n.tb.Helper()
+	if err := n.tryStart(); err != nil {
+		n.tb.Fatal(err)
+	}
+}
+
+func (n *Node) tryStart() error {
 	n.tb.Helper()
 	args := []string{"--http", n.HTTP, "--bind", n.Gossip, "--data", n.Dir, "--log-level", "info"}
 	if n.opts.BootstrapToken != "" {
@@ -170,7 +198,7 @@ func (n *Node) start() {
 	w := &lockedWriter{mu: &n.logMu, w: n.log}
 	n.cmd.Stdout, n.cmd.Stderr = w, w
 	if err := n.cmd.Start(); err != nil {
-		n.tb.Fatal(err)
+		return err
 	}
 	n.exited = make(chan struct{})
 	go func() {
@@ -181,9 +209,12 @@ func (n *Node) start() {
 	for {
 		select {
 		case <-n.exited:
-			n.tb.Fatalf("dialerd exited during start: %v\n%s", n.exitErr, n.Log())
+			if log := n.Log(); strings.Contains(log, "bind: address already in use") {
+				return fmt.Errorf("dialerd exited during start: %w\n%s", errPortTaken, log)
+			}
+			return fmt.Errorf("dialerd exited during start: %v\n%s", n.exitErr, n.Log())
 		case <-deadline:
-			n.tb.Fatalf("dialerd not ready after 30s\n%s", n.Log())
+			return fmt.Errorf("dialerd not ready after 30s\n%s", n.Log())
 		default:
 		}
 		res, err := http.Get(n.URL + "/readyz")
@@ -191,7 +222,7 @@ func (n *Node) start() {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)

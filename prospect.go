@@ -28,6 +28,9 @@ type Prospect struct {
 	// in progress, a bound by which its result must have come).
 	NextCallAt time.Time `json:"next_call_at,omitzero"`
 	CallbackAt time.Time `json:"callback_at,omitzero"`
+	// RecentAttempts are the latest attempts, oldest first: what a
+	// state's frequency cap counts.
+	RecentAttempts []time.Time `json:"recent_attempts,omitempty"`
 	// Resolution says why a resolved prospect is done with: completed,
 	// do_not_call, exhausted, expired.
 	Resolution string `json:"resolution,omitempty"`
@@ -100,6 +103,18 @@ func (p *Prospect) AppendJSON(b []byte) []byte {
 	appendString("last_outcome", p.LastOutcome)
 	appendTime("next_call_at", p.NextCallAt)
 	appendTime("callback_at", p.CallbackAt)
+	if len(p.RecentAttempts) > 0 {
+		b = append(b, `,"recent_attempts":[`...)
+		for i, t := range p.RecentAttempts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
 	appendString("resolution", p.Resolution)
 	return append(b, '}')
 }

@@ -54,6 +54,10 @@ func TestEncodeProspectMatchesMarshal(t *testing.T) {
 		if r.IntN(2) == 0 {
 			p.LastOutcome, p.Resolution = str(), str()
 		}
+		p.RecentAttempts = nil
+		for i := r.IntN(4); i > 0; i-- {
+			p.RecentAttempts = append(p.RecentAttempts, at())
+		}
 		if want, _ = json.Marshal(p); !bytes.Equal(p.AppendJSON(nil), want) {
 			t.Fatalf("Prospect.AppendJSON =\n%s\nwant\n%s", p.AppendJSON(nil), want)
 		}

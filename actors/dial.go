@@ -897,7 +897,7 @@ func (g *campaignGrain) reasons(s dialer.Settings, in dialerd.StatusInput, byRul
 		{dialer.ReasonLegalHours, "%d prospects are outside their state's legal calling hours now."},
 		{dialer.ReasonIgnored, "%d prospects are in ignore_states."},
 		{dialer.ReasonNoZone, "%d prospects have no known time zone."},
-		{ReasonNotDue, "%d prospects wait for their next call time (min_time_between_calls, a callback, or a call in progress)."},
+		{ReasonNotDue, "%d prospects wait for their next call time (min_time_between_calls, a callback, their state's frequency cap, or a call in progress)."},
 	}
 	for _, m := range msgs {
 		if n := byRule[m.r]; n > 0 {

@@ -226,7 +226,7 @@ func (g *listGrain) leaseProspects(r LeaseRequest) (LeaseReply, error) {
 			case dialer.Lease:
 				c := candidate(p)
 				dialer.Take(&c, r.Now)
-				p.Attempts, p.LastAttemptAt = c.Attempts, c.LastAttempt
+				p.Attempts, p.LastAttemptAt, p.RecentAttempts = c.Attempts, c.LastAttempt, c.Recent
 				p.NextCallAt = dialer.LeasedDue(r.Settings, r.Now)
 				ops = append(ops, g.indexSet(p))
 			case dialer.Resolve:
@@ -354,7 +354,7 @@ func entryOf(p *dialerd.Prospect) dialer.Entry {
 // candidate is what the rules read of a prospect.
 func candidate(p *dialerd.Prospect) dialer.Candidate {
 	return dialer.Candidate{State: p.State, Timezones: p.Timezones, Resolved: p.Status == dialerd.ProspectResolved,
-		Attempts: p.Attempts, LastAttempt: p.LastAttemptAt, Added: p.CreatedAt}
+		Attempts: p.Attempts, LastAttempt: p.LastAttemptAt, Added: p.CreatedAt, Recent: p.RecentAttempts}
 }
 
 func entryIDs(es []dialer.Entry) []string {

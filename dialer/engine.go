@@ -65,6 +65,9 @@ func (p *Prospect) eligibleFrom(s Settings) time.Time {
 	if p.CallbackAt.After(t) {
 		t = p.CallbackAt
 	}
+	if c := CapDue(s, p.Candidate); c.After(t) {
+		t = c
+	}
 	return t
 }
 
@@ -73,6 +76,10 @@ func (p *Prospect) eligibleFrom(s Settings) time.Time {
 func Take(c *Candidate, now time.Time) {
 	c.Attempts++
 	c.LastAttempt = now
+	// A fresh slice: the list and the engine each keep a copy of the
+	// candidate.
+	recent := append(append(make([]time.Time, 0, len(c.Recent)+1), c.Recent...), now)
+	c.Recent = recent[max(0, len(recent)-KeepRecent):]
 }
 
 // Verdict is what a lease decides for one due prospect.
@@ -98,7 +105,7 @@ func Judge(s Settings, c Candidate, callback, now time.Time) (Verdict, Reason, t
 		return Lease, Eligible, time.Time{}
 	case ReasonExpired, ReasonAttempts:
 		return Resolve, r, time.Time{}
-	case ReasonTooSoon:
+	case ReasonTooSoon, ReasonCap:
 		return Requeue, r, Due(s, c, callback)
 	default:
 		return Skip, r, time.Time{}

@@ -87,6 +87,28 @@ type Candidate struct {
 	Attempts    int
 	LastAttempt time.Time // zero: never called
 	Added       time.Time
+	// Recent are the latest attempts, oldest first (at most KeepRecent):
+	// what a state's frequency cap counts.
+	Recent []time.Time
+}
+
+// KeepRecent is how many of its latest attempts a prospect remembers:
+// enough for any cap of the rules (3 per 24 h in USCA).
+const KeepRecent = 8
+
+// CapDue is when the state's frequency cap (compliance data) lets the
+// prospect be called again: zero when it has no cap or is under it.
+func CapDue(s Settings, c Candidate) time.Time {
+	rules := rulesOf(s.Locale)
+	if rules == nil {
+		return time.Time{}
+	}
+	capped, ok := rules.Cap(c.State)
+	if !ok || len(c.Recent) < capped.Calls {
+		return time.Time{}
+	}
+	// The Calls-th latest attempt leaves the window Per after it was made.
+	return c.Recent[len(c.Recent)-capped.Calls].Add(capped.Per)
 }
 
 // Reason says why a prospect is not dialable now; "" when it is.
@@ -104,6 +126,7 @@ const (
 	ReasonNoZone    Reason = "no_time_zone"
 	ReasonOffWindow Reason = "outside_calling_window"
 	ReasonCallback  Reason = "callback_later" // a seat asked to call back later
+	ReasonCap       Reason = "frequency_cap"  // the state's calls-per-day cap on a number
 	// The law, not the campaign: outside the state's calling hours, a
 	// weekday the state bans (Sundays), a holiday it bans.
 	ReasonLegalHours Reason = "legal_hours"
@@ -128,6 +151,8 @@ func Check(s Settings, c Candidate, now time.Time) Reason {
 		return ReasonAttempts
 	case !c.LastAttempt.IsZero() && now.Before(c.LastAttempt.Add(s.MinBetween)):
 		return ReasonTooSoon
+	case now.Before(CapDue(s, c)):
+		return ReasonCap
 	}
 	// The rest is decided by the prospect's bucket: state and zones.
 	return s.Open(Bucket{State: c.State, Zones: c.Timezones}, now)

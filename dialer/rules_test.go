@@ -136,6 +136,15 @@ func TestCheckLegal(t *testing.T) {
 		}
 		return t
 	}
+	capped := func(state string, attempts ...string) Candidate {
+		c := cand(state, "America/New_York")
+		for _, a := range attempts {
+			t, _ := time.Parse("2006-01-02 15:04", a)
+			c.Recent = append(c.Recent, t)
+		}
+		c.Attempts, c.LastAttempt = len(c.Recent), c.Recent[len(c.Recent)-1]
+		return c
+	}
 	const ny, chi, den, phx, la, tor = "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles", "America/Toronto"
 	for _, c := range []struct {
 		name string
@@ -174,6 +183,11 @@ func TestCheckLegal(t *testing.T) {
 		{"split zones: both open", allDay(nil), cand("IN", "America/Indiana/Indianapolis", chi), "2026-03-10 20:00", Eligible},
 		{"unknown state: the strictest rules", allDay(nil), cand("", la), "2026-03-10 16:30", ReasonLegalHours}, // 09:30 PDT: KY opens at 10
 		{"unknown state on a Sunday", allDay(nil), cand("", la), "2026-03-15 20:00", ReasonLegalDay},
+		// Frequency caps: FL allows 3 calls to a number in 24 h.
+		{"FL, third call in a day", allDay(nil), capped("FL", "2026-03-10 01:00", "2026-03-10 13:00"), "2026-03-10 17:00", Eligible},
+		{"FL, fourth within 24 h", allDay(nil), capped("FL", "2026-03-09 18:00", "2026-03-10 01:00", "2026-03-10 13:00"), "2026-03-10 17:00", ReasonCap},
+		{"FL, 24 h after the third-latest", allDay(nil), capped("FL", "2026-03-09 17:00", "2026-03-10 01:00", "2026-03-10 13:00"), "2026-03-10 17:00", Eligible},
+		{"NY has no cap", allDay(nil), capped("NY", "2026-03-09 18:00", "2026-03-10 01:00", "2026-03-10 13:00"), "2026-03-10 17:00", Eligible},
 		{"the campaign's window still applies", settings(func(c *dialerd.Campaign) { c.EarliestProspectTime = "10:00" }), cand("NY", ny), "2026-03-10 13:30", ReasonOffWindow},
 	} {
 		if got := Check(c.s, c.c, utc(c.at)); got != c.want {

@@ -43,6 +43,8 @@ var simZones = []struct{ state, zone string }{
 	// States with stricter hours, Sunday bans, holiday bans.
 	{"AL", "America/Chicago"}, {"LA", "America/Chicago"}, {"MS", "America/Chicago"}, {"PA", "America/New_York"},
 	{"RI", "America/New_York"}, {"UT", "America/Denver"}, {"KY", "America/New_York"}, {"WA", "America/Los_Angeles"},
+	// States capping calls to a number (3 per 24 h).
+	{"MD", "America/New_York"}, {"OK", "America/Chicago"}, {"FL", "America/New_York"},
 }
 
 // simStarts are the days a run may start on (UTC midnight, plus up to two
@@ -466,6 +468,15 @@ func (run *simRun) check() []string {
 		byProspect[c.Prospect] = append(byProspect[c.Prospect], c)
 	}
 	for id, cs := range byProspect {
+		// A state's frequency cap: never more than Calls attempts in a
+		// window of Per.
+		if capped, ok := rulesOf(run.engine.S.Locale).Cap(run.prospects[id].State); ok {
+			for i := capped.Calls; i < len(cs); i++ {
+				if cs[i].Placed.Sub(cs[i-capped.Calls].Placed) < capped.Per {
+					fail("%s (%s) called %d times within %v, ending %s", id, run.prospects[id].State, capped.Calls+1, capped.Per, cs[i].Placed)
+				}
+			}
+		}
 		for i := 1; i < len(cs); i++ {
 			if !cs[i-1].Ended.IsZero() && cs[i].Placed.Before(cs[i-1].Ended) || cs[i-1].Ended.IsZero() {
 				fail("%s: call %d placed at %s while call %d was in progress", id, cs[i].ID, cs[i].Placed, cs[i-1].ID)

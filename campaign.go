@@ -28,6 +28,8 @@ const (
 	DefaultMaxWaitTime         = 60
 	DefaultQueueStrategy       = "longest-idle-agent"
 	DefaultWrapUpTime          = 3
+	// DefaultMaxAbandonRate is the TCPA's 3 % of answered calls.
+	DefaultMaxAbandonRate = 3.0
 )
 
 // QueueStrategies are the supported ways to pick a seat for an answered call,
@@ -45,31 +47,35 @@ var QueueStrategies = []string{
 // Campaign is an outbound calling campaign: who owns it and the settings its
 // dialer tick obeys. Field names and defaults are the API reference's.
 type Campaign struct {
-	ID                   string    `json:"id"`
-	Slug                 string    `json:"slug"`
-	Name                 string    `json:"name"`
-	AgentID              *string   `json:"agent_id"`
-	Workspace            *string   `json:"workspace"`
-	Email                *string   `json:"email"`
-	LocaleName           string    `json:"locale_name"`
-	Active               bool      `json:"active"`
-	CallRatio            float64   `json:"call_ratio"`
-	DialerInterval       int       `json:"dialer_interval"`
-	MaxActiveCalls       int       `json:"max_active_calls"`
-	MaxNumberCalls       int       `json:"max_number_calls"`
-	MinTimeBetweenCalls  int       `json:"min_time_between_calls"`
-	DupeDays             int       `json:"dupe_days"`
-	ExpireDays           int       `json:"expire_days"`
-	EarliestProspectTime string    `json:"earliest_prospect_time"`
-	LatestProspectTime   string    `json:"latest_prospect_time"`
-	IgnoreStates         string    `json:"ignore_states"`
-	FilterHolidays       bool      `json:"filter_holidays"`
-	MaxWaitTime          int       `json:"max_wait_time"`
-	QueueStrategy        string    `json:"queue_strategy"`
-	WrapUpTime           int       `json:"wrap_up_time"`
-	Paused               bool      `json:"paused"`
-	CreatedAt            time.Time `json:"created_at"`
-	UpdatedAt            time.Time `json:"updated_at"`
+	ID                   string  `json:"id"`
+	Slug                 string  `json:"slug"`
+	Name                 string  `json:"name"`
+	AgentID              *string `json:"agent_id"`
+	Workspace            *string `json:"workspace"`
+	Email                *string `json:"email"`
+	LocaleName           string  `json:"locale_name"`
+	Active               bool    `json:"active"`
+	CallRatio            float64 `json:"call_ratio"`
+	DialerInterval       int     `json:"dialer_interval"`
+	MaxActiveCalls       int     `json:"max_active_calls"`
+	MaxNumberCalls       int     `json:"max_number_calls"`
+	MinTimeBetweenCalls  int     `json:"min_time_between_calls"`
+	DupeDays             int     `json:"dupe_days"`
+	ExpireDays           int     `json:"expire_days"`
+	EarliestProspectTime string  `json:"earliest_prospect_time"`
+	LatestProspectTime   string  `json:"latest_prospect_time"`
+	IgnoreStates         string  `json:"ignore_states"`
+	FilterHolidays       bool    `json:"filter_holidays"`
+	MaxWaitTime          int     `json:"max_wait_time"`
+	QueueStrategy        string  `json:"queue_strategy"`
+	WrapUpTime           int     `json:"wrap_up_time"`
+	// MaxAbandonRate is the highest share, in percent, of answered calls
+	// the dialer may abandon over 30 days; the governor lowers the
+	// effective call ratio to stay under it.
+	MaxAbandonRate float64   `json:"max_abandon_rate"`
+	Paused         bool      `json:"paused"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // NewCampaign returns a campaign with every default of the reference.
@@ -90,6 +96,7 @@ func NewCampaign() Campaign {
 		MaxWaitTime:          DefaultMaxWaitTime,
 		QueueStrategy:        DefaultQueueStrategy,
 		WrapUpTime:           DefaultWrapUpTime,
+		MaxAbandonRate:       DefaultMaxAbandonRate,
 	}
 }
 
@@ -136,6 +143,7 @@ var campaignFields = map[string]func(c *Campaign, raw json.RawMessage) string{
 	"max_wait_time":          func(c *Campaign, r json.RawMessage) string { return decodeInt(r, &c.MaxWaitTime) },
 	"queue_strategy":         func(c *Campaign, r json.RawMessage) string { return decodeString(r, &c.QueueStrategy) },
 	"wrap_up_time":           func(c *Campaign, r json.RawMessage) string { return decodeInt(r, &c.WrapUpTime) },
+	"max_abandon_rate":       func(c *Campaign, r json.RawMessage) string { return decodeFloat(r, &c.MaxAbandonRate) },
 	"paused":                 func(c *Campaign, r json.RawMessage) string { return decodeBool(r, &c.Paused) },
 }
 
@@ -264,6 +272,9 @@ func (c *Campaign) Validate() error {
 	}
 	between(fe, "max_wait_time", c.MaxWaitTime, 0, 3600)
 	between(fe, "wrap_up_time", c.WrapUpTime, 0, 3600)
+	if !(c.MaxAbandonRate > 0) || c.MaxAbandonRate > 100 {
+		fe.Add("max_abandon_rate", "Must be greater than 0 and at most 100 (percent).")
+	}
 	early, eok := ParseTimeOfDay(c.EarliestProspectTime)
 	if !eok {
 		fe.Add("earliest_prospect_time", "Time has wrong format. Use HH:MM[:SS].")

@@ -61,6 +61,7 @@ func populatedCampaign() Campaign {
 		MaxWaitTime:          120,
 		QueueStrategy:        "round-robin",
 		WrapUpTime:           10,
+		MaxAbandonRate:       2.5,
 		Paused:               true,
 		CreatedAt:            time.Date(2025, 2, 1, 9, 0, 0, 0, time.UTC),
 		UpdatedAt:            time.Date(2025, 2, 3, 17, 30, 15, 123000000, time.UTC),
@@ -143,8 +144,10 @@ func TestNewCampaignDefaults(t *testing.T) {
 		"queue_strategy":         `"longest-idle-agent"`,
 		"wrap_up_time":           `3`,
 		"paused":                 `false`,
-		"created_at":             `"0001-01-01T00:00:00Z"`,
-		"updated_at":             `"0001-01-01T00:00:00Z"`,
+		// Not in the reference: DESIGN §5's abandonment governor (issue 6).
+		"max_abandon_rate": `3`,
+		"created_at":       `"0001-01-01T00:00:00Z"`,
+		"updated_at":       `"0001-01-01T00:00:00Z"`,
 	}
 	got := campaignJSON(t, NewCampaign())
 	for _, field := range append(append([]string{}, writableFields...), readOnlyJSONFields...) {

@@ -156,9 +156,11 @@ type Result struct {
 // the time it happens at; the engine never reads a clock.
 type Engine struct {
 	S Settings
-	// Ratio is the effective call ratio: call_ratio until the abandonment
-	// governor (DESIGN §5) lowers it.
+	// Ratio is the effective call ratio: at most call_ratio, lowered by
+	// the abandonment governor (DESIGN §5) to keep abandons under
+	// max_abandon_rate.
 	Ratio float64
+	Gov   Governor
 	Seats []Seat
 
 	calls   map[int64]*Call
@@ -173,12 +175,12 @@ type Engine struct {
 
 // NewEngine returns an engine with the given settings and seats.
 func NewEngine(s Settings, seats []Seat, rng *rand.Rand) *Engine {
-	return &Engine{S: s, Ratio: s.CallRatio, Seats: seats, calls: map[int64]*Call{}, inCall: map[string]*Prospect{}, rng: rng}
+	return &Engine{S: s, Ratio: min(1, s.CallRatio), Seats: seats, calls: map[int64]*Call{}, inCall: map[string]*Prospect{}, rng: rng}
 }
 
 // Settings changes the campaign's settings; calls in progress go on.
 func (e *Engine) Settings(s Settings) {
-	e.S, e.Ratio = s, s.CallRatio
+	e.S, e.Ratio = s, min(e.Ratio, s.CallRatio)
 }
 
 // InProgress counts calls placed and not ended.
@@ -203,6 +205,11 @@ func (e *Engine) Call(id int64) *Call { return e.calls[id] }
 // will take the calls already queued are not free for new ones.
 func (e *Engine) Want(now time.Time) int {
 	e.Advance(now)
+	if e.S.MaxAbandonRate > 0 {
+		e.Ratio = e.Gov.Ratio(e.Ratio, e.S.CallRatio, e.S.MaxAbandonRate)
+	} else {
+		e.Ratio = e.S.CallRatio // no governor asked for
+	}
 	return CallsWanted(e.S, e.Ratio, FreeSeats(e.Seats, now, e.S.WrapUp)-len(e.queue), e.ringing, len(e.calls))
 }
 
@@ -270,6 +277,9 @@ func (e *Engine) Drop(now time.Time, id int64, outcome string) {
 				break
 			}
 		}
+		if outcome == OutcomeAbandoned {
+			e.Gov.Observe(true) // the person hung up waiting
+		}
 	default:
 		e.freeSeat(now, c)
 	}
@@ -296,6 +306,7 @@ func (e *Engine) Advance(now time.Time) []*Call {
 	for _, id := range e.queue {
 		c := e.calls[id]
 		if now.Sub(c.Answered) > e.S.MaxWait {
+			e.Gov.Observe(true)
 			e.end(now, c, OutcomeAbandoned, "", time.Time{})
 			continue
 		}
@@ -311,6 +322,7 @@ func (e *Engine) Advance(now time.Time) []*Call {
 		c := e.calls[e.queue[0]]
 		e.queue = e.queue[1:]
 		e.Seats[i].Busy = true
+		e.Gov.Observe(false)
 		c.Connected, c.Seat = now, e.Seats[i].Position
 		e.changed = append(e.changed, c)
 		connected = append(connected, c)

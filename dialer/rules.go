@@ -36,6 +36,8 @@ type Settings struct {
 	// FilterHolidays applies the holiday bans among them.
 	Locale         string
 	FilterHolidays bool
+	// MaxAbandonRate is max_abandon_rate as a fraction (0.03).
+	MaxAbandonRate float64
 }
 
 // SettingsOf reads a campaign's settings. The campaign was validated when
@@ -49,6 +51,7 @@ func SettingsOf(c dialerd.Campaign) Settings {
 		WrapUp:     time.Duration(c.WrapUpTime) * time.Second,
 		Strategy:   c.QueueStrategy,
 		Locale:     c.LocaleName, FilterHolidays: c.FilterHolidays,
+		MaxAbandonRate: c.MaxAbandonRate / 100,
 	}
 	if c.ExpireDays >= 0 {
 		s.Expire = time.Duration(c.ExpireDays) * 24 * time.Hour

@@ -115,7 +115,7 @@ var referenceDefaults = map[string]any{
 	"min_time_between_calls": 30.0, "dupe_days": 90.0, "expire_days": 90.0,
 	"earliest_prospect_time": "09:00:00", "latest_prospect_time": "21:00:00", "ignore_states": "",
 	"filter_holidays": true, "max_wait_time": 60.0, "queue_strategy": "longest-idle-agent",
-	"wrap_up_time": 3.0, "paused": false,
+	"wrap_up_time": 3.0, "paused": false, "max_abandon_rate": 3.0,
 }
 
 func startNode(t *testing.T) (*nodetest.Node, client) {

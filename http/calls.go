@@ -1,13 +1,17 @@
 package http
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/actors"
 	"github.com/dialerd/dialerd/actors/pb"
+	"github.com/dialerd/dialerd/dialer"
 )
 
 // EventVerifier checks a provider event's signature (the webhook
@@ -120,5 +124,84 @@ func (s *Server) callDisposition(r *request) error {
 		return err
 	}
 	writeJSON(r.ctx, fasthttp.StatusOK, doc)
+	return nil
+}
+
+// eligibility is GET /prospect/{list}/{id}/eligibility/: whether the
+// prospect can be called now and, if not, every reason and the first time
+// it can be — the campaign's rules and the law, on the node's clock.
+func (s *Server) eligibility(r *request) error {
+	uuid, err := s.resolveList(r, r.parts[1])
+	if err != nil {
+		return err
+	}
+	id := r.parts[2]
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == 0 || len(id) != 12 {
+		return dialerd.Errorf(dialerd.ENOTFOUND, "Prospect %q not found.", id)
+	}
+	doc, err := s.listCall(r, uuid, pb.ListOp_LIST_GET, nil, r.p)
+	if err != nil {
+		return err
+	}
+	var l dialerd.ProspectList
+	if err := json.Unmarshal(doc, &l); err != nil {
+		return err
+	}
+	res, err := s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_PROSPECTS, Scope: actors.ScopeToPB(r.p),
+		Cursor: fmt.Sprintf("%012d", n-1), Limit: 1})
+	if err != nil {
+		return err
+	}
+	body, err := replyBody(res)
+	if err != nil {
+		return err
+	}
+	var page struct {
+		Results []dialerd.Prospect `json:"results"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return err
+	}
+	if len(page.Results) == 0 || page.Results[0].ID != id {
+		return dialerd.Errorf(dialerd.ENOTFOUND, "Prospect %q not found in list %s.", id, uuid)
+	}
+	p := page.Results[0]
+	res, err = s.cfg.Grains.Request(r.c, actors.KindCampaign, l.Campaign, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_GET, Scope: actors.ScopeToPB(r.p)})
+	if err != nil {
+		return err
+	}
+	if body, err = replyBody(res); err != nil {
+		return err
+	}
+	var c dialerd.Campaign
+	if err := json.Unmarshal(body, &c); err != nil {
+		return err
+	}
+	now := s.cfg.Clock.Now().UTC()
+	cand := dialer.Candidate{State: p.State, Timezones: p.Timezones, Resolved: p.Status == dialerd.ProspectResolved,
+		Attempts: p.Attempts, LastAttempt: p.LastAttemptAt, Added: p.CreatedAt, Recent: p.RecentAttempts}
+	e := dialer.Explain(dialer.SettingsOf(c), cand, p.CallbackAt, now)
+	type reason struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	out := struct {
+		Prospect string    `json:"prospect"`
+		List     string    `json:"list"`
+		Campaign string    `json:"campaign"`
+		At       time.Time `json:"at"`
+		Eligible bool      `json:"eligible"`
+		Reasons  []reason  `json:"reasons"`
+		Next     time.Time `json:"next_eligible_at,omitzero"`
+	}{Prospect: id, List: uuid, Campaign: c.Slug, At: now, Eligible: e.Eligible, Reasons: []reason{}, Next: e.Next.UTC()}
+	for _, rs := range e.Reasons {
+		out.Reasons = append(out.Reasons, reason{string(rs), rs.Text()})
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	writeJSON(r.ctx, fasthttp.StatusOK, b)
 	return nil
 }

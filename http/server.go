@@ -229,6 +229,8 @@ func match(parts []string) *route {
 		return routeUpload
 	case len(parts) == 3 && parts[0] == "upload" && parts[2] == "retry":
 		return routeUploadRetry
+	case len(parts) == 4 && parts[0] == "prospect" && parts[3] == "eligibility":
+		return routeEligibility
 	case len(parts) == 3 && parts[0] == "campaign" && parts[2] == "calls":
 		return routeCampaignCalls
 	case len(parts) == 3 && parts[0] == "call" && parts[2] == "event":
@@ -256,6 +258,7 @@ var (
 	routeAgent       = &route{"/api/v/agent/{id}/", map[string]handler{"GET": (*Server).getAgent, "PUT": (*Server).putAgent}}
 	routeAgentSeat   = &route{"/api/v/agent/{id}/seat/{seat}/", map[string]handler{"PATCH": (*Server).patchSeat}}
 
+	routeEligibility     = &route{"/api/v/prospect/{list}/{id}/eligibility/", map[string]handler{"GET": (*Server).eligibility}}
 	routeCampaignCalls   = &route{"/api/v/campaign/{slug}/calls/", map[string]handler{"GET": (*Server).callsPage}}
 	routeCallEvent       = &route{"/api/v/call/{id}/event/", map[string]handler{"POST": (*Server).callEvent}}
 	routeCallDisposition = &route{"/api/v/call/{id}/disposition/", map[string]handler{"POST": (*Server).callDisposition}}

@@ -317,3 +317,53 @@ func checkCallLog(t *testing.T, calls []callRec, rules callRules) {
 		t.Fatalf("call log breaks the rules:\n  %s", strings.Join(bad, "\n  "))
 	}
 }
+
+// GET /prospect/{list}/{id}/eligibility/ says whether a prospect can be
+// called now and, if not, every reason and the next time it can be: here
+// a Texas prospect on a Sunday morning (the law: not before noon) and a
+// paused campaign (never, as things stand).
+func TestEligibility(t *testing.T) {
+	t.Parallel()
+	// Sunday 2026-03-15 14:00 UTC: 09:00 in Texas (CDT).
+	n := nodetest.Start(t, nodetest.Options{BootstrapToken: boot, Args: []string{
+		"--clock", "virtual", "--clock-speed", "1", "--clock-start", "2026-03-15T14:00:00Z"}})
+	admin := client{t: t, url: n.URL, token: boot}
+	expect(t, admin.do("POST", "/api/v/campaign/", `{"name": "Explain", "workspace": "ws_e", "earliest_prospect_time": "08:00"}`), 201)
+	r := admin.do("POST", "/api/v/list/", `{"name": "Explain list", "campaign": "explain"}`)
+	expect(t, r, 201)
+	list := r.JSON(t)["uuid"].(string)
+	r = admin.do("POST", "/api/v/prospect/"+list+"/", `{"phone": "+1 512 555 0142", "state": "TX", "timezone": "America/Chicago"}`)
+	expect(t, r, 201)
+	id := r.JSON(t)["id"].(string)
+
+	type answer struct {
+		Eligible bool `json:"eligible"`
+		Reasons  []struct {
+			Code, Message string
+		} `json:"reasons"`
+		Next *time.Time `json:"next_eligible_at"`
+	}
+	get := func() answer {
+		t.Helper()
+		r := admin.do("GET", "/api/v/prospect/explain-list/"+id+"/eligibility/", "")
+		expect(t, r, 200)
+		var a answer
+		if err := json.Unmarshal(r.Body, &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a := get()
+	if a.Eligible || len(a.Reasons) != 1 || a.Reasons[0].Code != "legal_hours" || a.Reasons[0].Message == "" ||
+		a.Next == nil || !a.Next.Equal(time.Date(2026, 3, 15, 17, 0, 0, 0, time.UTC)) {
+		t.Fatalf("Texas, Sunday 09:00: %+v (next %v), want legal_hours until 12:00 CDT", a, a.Next)
+	}
+	expect(t, admin.do("PATCH", "/api/v/campaign/explain/", `{"paused": true}`), 200)
+	if a = get(); a.Eligible || a.Next != nil || a.Reasons[0].Code != "paused" {
+		t.Fatalf("paused: %+v", a)
+	}
+	expect(t, admin.do("GET", "/api/v/prospect/"+list+"/000000000099/eligibility/", ""), 404)
+	expect(t, admin.do("GET", "/api/v/prospect/"+list+"/x/eligibility/", ""), 404)
+	other := client{t: t, url: n.URL, token: mintToken(t, admin, `{"name": "other", "workspaces": ["ws_other"]}`)}
+	expect(t, other.do("GET", "/api/v/prospect/"+list+"/"+id+"/eligibility/", ""), 404)
+}

@@ -172,7 +172,7 @@ func (g *campaignGrain) handle(ctx actor.Context, m *pb.CampaignRequest) *pb.Rep
 				return reply(nil, err)
 			}
 		}
-		g.d.drained = false
+		g.d.drained, g.status = false, nil
 		g.dial(ctx)
 		return reply(nil, nil)
 	}

@@ -109,7 +109,10 @@ func (g *campaignGrain) startDialing(ctx actor.Context) error {
 		return err
 	}
 	if len(v) > 0 {
-		fmt.Sscanf(string(v), "%d", &d.seq)
+		// A call number given twice would overwrite a call's record.
+		if _, err := fmt.Sscanf(string(v), "%d", &d.seq); err != nil {
+			return dialerd.Errorf(dialerd.EINTERNAL, "%s: corrupt call sequence %q", g.identity, v)
+		}
 	}
 	if err := g.loadDays(); err != nil {
 		return err
@@ -807,8 +810,10 @@ func (g *campaignGrain) computeStatus() dialerd.CampaignStatus {
 	if !d.listsFresh {
 		g.refreshLists()
 	}
-	// At most once a tick (the status document is cached until the next).
-	if d.stats == nil || d.statsTick != d.ticks {
+	// At most once a tick (the status document is cached until the next);
+	// a campaign that does not tick reads them each time its status is
+	// recomputed (a wake — new prospects, a list — clears it).
+	if d.stats == nil || d.statsTick != d.ticks || !d.started {
 		g.refreshStats(now, s)
 	}
 	var in dialerd.StatusInput

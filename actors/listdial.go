@@ -124,7 +124,10 @@ func (g *listGrain) loadDial() error {
 	defer cancel()
 	s := dialState{buckets: map[string]int64{}}
 	err := g.deps.Store.Scan(ctx, g.identity, "b/", func(key string, v []byte) error {
-		n, _ := strconv.ParseInt(string(v), 10, 64)
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil {
+			return dialerd.Errorf(dialerd.EINTERNAL, "%s: corrupt count %s = %q", g.identity, key, v)
+		}
 		s.buckets[strings.TrimPrefix(key, "b/")] = n
 		return nil
 	})
@@ -136,7 +139,9 @@ func (g *listGrain) loadDial() error {
 		return storeErr(g.log, err)
 	}
 	if len(v) > 0 {
-		fmt.Sscanf(string(v), "%d %d", &s.total, &s.resolved)
+		if _, err := fmt.Sscanf(string(v), "%d %d", &s.total, &s.resolved); err != nil {
+			return dialerd.Errorf(dialerd.EINTERNAL, "%s: corrupt counts %q", g.identity, v)
+		}
 	}
 	s.loaded = true
 	g.dial = s

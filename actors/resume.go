@@ -17,6 +17,12 @@ import (
 // only when asked. Asking a list that is already working is harmless: it
 // resumes only uploads nothing is running.
 func ResumeUploads(ctx context.Context, store dialerd.Store, request RequestFunc, interval time.Duration, kick <-chan struct{}, log *slog.Logger) {
+	every(ctx, interval, kick, func() { resumeOnce(ctx, store, request, log) })
+}
+
+// every runs f a second after the start, then every interval, and shortly
+// after each kick, until ctx ends.
+func every(ctx context.Context, interval time.Duration, kick <-chan struct{}, f func()) {
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	for {
@@ -25,14 +31,14 @@ func ResumeUploads(ctx context.Context, store dialerd.Store, request RequestFunc
 			return
 		case <-t.C:
 		case <-kick:
-			// Shards are taken over in bursts: one scan for the burst.
+			// Shards are taken over in bursts: one pass for the burst.
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(resumeDebounce):
 			}
 		}
-		resumeOnce(ctx, store, request, log)
+		f()
 		t.Reset(interval)
 	}
 }
@@ -69,23 +75,7 @@ func resumeOnce(ctx context.Context, store dialerd.Store, request RequestFunc, l
 // campaign grain ticks once started, but after a restart or a take-over
 // nothing else would start it. Waking a ticking campaign is harmless.
 func WakeCampaigns(ctx context.Context, store dialerd.Store, request RequestFunc, interval time.Duration, kick <-chan struct{}, log *slog.Logger) {
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-kick:
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(resumeDebounce):
-			}
-		}
-		wakeOnce(ctx, store, request, log)
-		t.Reset(interval)
-	}
+	every(ctx, interval, kick, func() { wakeOnce(ctx, store, request, log) })
 }
 
 func wakeOnce(ctx context.Context, store dialerd.Store, request RequestFunc, log *slog.Logger) {

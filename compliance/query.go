@@ -118,9 +118,6 @@ func (r *Rules) Cap(region string) (Cap, bool) {
 	return c, ok
 }
 
-// Sources names where region's rules come from.
-func (r *Rules) Sources(region string) []string { return r.sources[region] }
-
 // BannedDay is a date a region bans calls on, and why.
 type BannedDay struct {
 	Date    time.Time

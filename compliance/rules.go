@@ -57,7 +57,6 @@ type Rules struct {
 	hours    map[string]*[7]Window
 	holidays map[string][]holiday
 	caps     map[string]Cap
-	sources  map[string][]string // region → sources of its rows, for explanations
 
 	mu     sync.RWMutex
 	banned map[int]map[string]map[time.Time]string // year → region → date → holiday
@@ -91,7 +90,7 @@ func MustLoad(locale string) *Rules {
 }
 
 func parse(loc *dialerd.Locale, read func(string) ([]byte, error)) (*Rules, error) {
-	r := &Rules{Locale: loc, hours: map[string]*[7]Window{}, holidays: map[string][]holiday{}, caps: map[string]Cap{}, sources: map[string][]string{}}
+	r := &Rules{Locale: loc, hours: map[string]*[7]Window{}, holidays: map[string][]holiday{}, caps: map[string]Cap{}}
 	countries := map[string]bool{}
 	for _, reg := range loc.Regions {
 		countries[reg.Country] = true
@@ -150,7 +149,6 @@ func parse(loc *dialerd.Locale, read func(string) ([]byte, error)) (*Rules, erro
 		for _, d := range wd {
 			h[d] = w
 		}
-		r.sources[code] = appendOnce(r.sources[code], src)
 	}
 	for c := range countries {
 		if r.hours[c] == nil {
@@ -185,7 +183,6 @@ func parse(loc *dialerd.Locale, read func(string) ([]byte, error)) (*Rules, erro
 		}
 		h.Observed = alt
 		r.holidays[code] = append(r.holidays[code], holiday{h: h, shift: alt, even: even})
-		r.sources[code] = appendOnce(r.sources[code], src)
 	}
 	rows, err = readCSV(read, "caps.csv", []string{"region", "calls", "hours", "confidence", "source"})
 	if err != nil {
@@ -208,18 +205,8 @@ func parse(loc *dialerd.Locale, read func(string) ([]byte, error)) (*Rules, erro
 			return nil, row.err(fmt.Errorf("a second cap for %s", code))
 		}
 		r.caps[code] = Cap{Calls: calls, Per: time.Duration(hours) * time.Hour}
-		r.sources[code] = appendOnce(r.sources[code], row.f[4])
 	}
 	return r, nil
-}
-
-func appendOnce(xs []string, x string) []string {
-	for _, y := range xs {
-		if y == x {
-			return xs
-		}
-	}
-	return append(xs, x)
 }
 
 func checkRow(confidence, source string) error {

@@ -39,9 +39,6 @@ func (g *Governor) Observe(abandoned bool) {
 	g.recent += (x - g.recent) / float64(g.n)
 }
 
-// Recent is the recent abandon fraction.
-func (g *Governor) Recent() float64 { return g.recent }
-
 // Ratio is the next effective ratio from the current one: target is
 // max_abandon_rate as a fraction (0.03), callRatio the campaign's ceiling.
 func (g *Governor) Ratio(current, callRatio, target float64) float64 {

@@ -161,13 +161,6 @@ func Check(s Settings, c Candidate, now time.Time) Reason {
 	return s.Open(Bucket{State: c.State, Zones: c.Timezones}, now)
 }
 
-// Allowed reports whether a call to a prospect in state may be placed at
-// now as far as the calling window goes, in zone: inside the campaign's
-// window and inside the legal window of the state that day (Legal).
-func Allowed(s Settings, state, zone string, now time.Time) bool {
-	return InWindow(s, zone, now) && Legal(s, state, zone, now) == Eligible
-}
-
 // Legal says whether the law of state lets a call be placed at now in
 // zone: the locale's calling hours for that local weekday, its Sunday
 // bans, and with filter_holidays its holiday bans (compliance data). An

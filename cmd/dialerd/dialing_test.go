@@ -8,30 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/bench/prospectgen"
 	"github.com/dialerd/dialerd/internal/nodetest"
 )
 
 // callRec is a call log record as the API gives it.
-type callRec struct {
-	ID          string     `json:"id"`
-	List        string     `json:"list"`
-	Prospect    string     `json:"prospect"`
-	Phone       string     `json:"phone"`
-	State       string     `json:"state"`
-	Timezone    string     `json:"timezone"`
-	Timezones   []string   `json:"timezones"`
-	LocalTime   string     `json:"local_time"`
-	Attempt     int        `json:"attempt"`
-	StartedAt   time.Time  `json:"started_at"`
-	AnsweredAt  *time.Time `json:"answered_at"`
-	ConnectedAt *time.Time `json:"connected_at"`
-	EndedAt     *time.Time `json:"ended_at"`
-	Outcome     string     `json:"outcome"`
-	Disposition string     `json:"disposition"`
-	Seat        int        `json:"seat"`
-	WaitSeconds *float64   `json:"wait_seconds"`
-}
+type callRec = dialerd.CallRecord
 
 type statusDoc struct {
 	Status string `json:"status"`
@@ -366,4 +349,20 @@ func TestEligibility(t *testing.T) {
 	expect(t, admin.do("GET", "/api/v/prospect/"+list+"/x/eligibility/", ""), 404)
 	other := client{t: t, url: n.URL, token: mintToken(t, admin, `{"name": "other", "workspaces": ["ws_other"]}`)}
 	expect(t, other.do("GET", "/api/v/prospect/"+list+"/"+id+"/eligibility/", ""), 404)
+
+	// A campaign that does not tick (inactive) still counts prospects
+	// added after its status was first read.
+	expect(t, admin.do("POST", "/api/v/campaign/", `{"name": "Idle", "workspace": "ws_e", "active": false}`), 201)
+	expect(t, admin.do("POST", "/api/v/list/", `{"name": "Idle list", "campaign": "idle"}`), 201)
+	if s := getStatus(t, admin, "idle"); s.Status != "Inactive" || s.Prospects.Total != 0 {
+		t.Fatalf("idle before: %+v", s)
+	}
+	expect(t, admin.do("POST", "/api/v/prospect/idle-list/", `{"phone": "+1 512 555 0143", "state": "TX"}`), 201)
+	deadline := time.Now().Add(5 * time.Second)
+	for s := getStatus(t, admin, "idle"); s.Prospects.Total != 1 || s.Prospects.Unresolved != 1; s = getStatus(t, admin, "idle") {
+		if time.Now().After(deadline) {
+			t.Fatalf("an inactive campaign's status does not count a prospect added after it was read: %+v", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -113,13 +113,6 @@ func (p *Provider) Hangup(_, id, _ string) {
 	}
 }
 
-// InProgress counts the calls the provider is playing out.
-func (p *Provider) InProgress() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.calls)
-}
-
 // Close stops every call's timer.
 func (p *Provider) Close() {
 	p.mu.Lock()

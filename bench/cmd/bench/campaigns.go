@@ -240,17 +240,17 @@ func tickCampaigns(ctx context.Context, h *harness, node *nodetest.Node, res *ca
 // It returns the campaign's slug and how many requests it made; took is
 // told how long each one took.
 func setupCampaign(url string, i int, took func(time.Duration)) (string, int, error) {
-	do := func(method, url, body string, want int) ([]byte, error) {
+	timed := func(method, url, body string, want int) ([]byte, error) {
 		start := dialerd.Stopwatch()
-		b, err := do(method, url, body, want)
+		b, err := call(method, url, body, want)
 		took(time.Since(start))
 		return b, err
 	}
 	agent := "a" + strconv.Itoa(i)
-	if _, err := do("PUT", url+"/api/v/agent/"+agent+"/", `{"seats": 1}`, 200); err != nil {
+	if _, err := timed("PUT", url+"/api/v/agent/"+agent+"/", `{"seats": 1}`, 200); err != nil {
 		return "", 1, err
 	}
-	body, err := do("POST", url+"/api/v/campaign/", fmt.Sprintf(`{"name": "Bench %d", "agent_id": %q, "dialer_interval": %d,
+	body, err := timed("POST", url+"/api/v/campaign/", fmt.Sprintf(`{"name": "Bench %d", "agent_id": %q, "dialer_interval": %d,
 		"earliest_prospect_time": "00:00", "latest_prospect_time": "23:59"}`, i, agent, dialInterval), 201)
 	if err != nil {
 		return "", 2, err
@@ -259,7 +259,7 @@ func setupCampaign(url string, i int, took func(time.Duration)) (string, int, er
 	if err := json.Unmarshal(body, &camp); err != nil || camp.Slug == "" {
 		return "", 2, fmt.Errorf("create campaign %d: %s", i, body)
 	}
-	body, err = do("POST", url+"/api/v/list/", fmt.Sprintf(`{"name": "List %d", "campaign": %q}`, i, camp.Slug), 201)
+	body, err = timed("POST", url+"/api/v/list/", fmt.Sprintf(`{"name": "List %d", "campaign": %q}`, i, camp.Slug), 201)
 	if err != nil {
 		return camp.Slug, 3, err
 	}
@@ -271,7 +271,7 @@ func setupCampaign(url string, i int, took func(time.Duration)) (string, int, er
 		k := i*prospectsPerCampaign + j
 		ex := campaignExchanges[k%len(campaignExchanges)]
 		phone := fmt.Sprintf("+1%03d%03d%04d", ex.npa, ex.nxx, k/len(campaignExchanges))
-		if _, err := do("POST", url+"/api/v/prospect/"+list.UUID+"/", fmt.Sprintf(`{"primary_phone": %q, "state": %q}`, phone, ex.state), 201); err != nil {
+		if _, err := timed("POST", url+"/api/v/prospect/"+list.UUID+"/", fmt.Sprintf(`{"primary_phone": %q, "state": %q}`, phone, ex.state), 201); err != nil {
 			return camp.Slug, 4 + j, err
 		}
 	}
@@ -327,7 +327,7 @@ feed:
 // nodeMetrics reads go_goroutines and the active campaign grains from
 // /metrics.
 func nodeMetrics(url string) (goroutines, campaigns int, err error) {
-	body, err := do("GET", url+"/metrics", "", 200)
+	body, err := call("GET", url+"/metrics", "", 200)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -188,34 +187,9 @@ var apiClient = func() *http.Client {
 	return &http.Client{Timeout: 60 * time.Second, Transport: t}
 }()
 
-// do is call through apiClient.
-func do(method, url, body string, want int) ([]byte, error) {
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Cookie", "access_token="+benchToken)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := apiClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, url, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, url, err)
-	}
-	if res.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: %d %s", method, url, res.StatusCode, bytes.TrimSpace(b))
-	}
-	return b, nil
-}
-
 func getStatus(nodeURL, slug string) (campaignStatus, error) {
 	var s campaignStatus
-	b, err := do("GET", nodeURL+"/api/v/campaign/"+slug+"/status/", "", 200)
+	b, err := call("GET", nodeURL+"/api/v/campaign/"+slug+"/status/", "", 200)
 	if err != nil {
 		return s, err
 	}
@@ -407,14 +381,14 @@ func (r *dialingResult) problems() []string {
 func dialThrough(ctx context.Context, h *harness, node *nodetest.Node, path string, res *dialingResult, marks *[]logMark) error {
 	url := node.URL
 	mark(marks, node, "setup")
-	if _, err := do("PUT", url+"/api/v/agent/bench/", fmt.Sprintf(`{"seats": %d}`, res.Seats), 200); err != nil {
+	if _, err := call("PUT", url+"/api/v/agent/bench/", fmt.Sprintf(`{"seats": %d}`, res.Seats), 200); err != nil {
 		return err
 	}
 	create := fmt.Sprintf(`{"name": "Bench Dialing", "agent_id": "bench", "call_ratio": %g, "dialer_interval": %d,
 		"max_active_calls": 0, "max_number_calls": %d, "min_time_between_calls": %d, "wrap_up_time": %d, "max_wait_time": %d,
 		"earliest_prospect_time": "00:00", "latest_prospect_time": "23:59", "paused": true}`,
 		res.CallRatio, dialInterval, dialMaxCalls, dialMinBetween, dialWrapUp, dialMaxWait)
-	body, err := do("POST", url+"/api/v/campaign/", create, 201)
+	body, err := call("POST", url+"/api/v/campaign/", create, 201)
 	if err != nil {
 		return err
 	}
@@ -423,7 +397,7 @@ func dialThrough(ctx context.Context, h *harness, node *nodetest.Node, path stri
 		return fmt.Errorf("create campaign: %s", body)
 	}
 	slug := camp.Slug
-	body, err = do("POST", url+"/api/v/list/", `{"name": "bench", "campaign": "`+slug+`"}`, 201)
+	body, err = call("POST", url+"/api/v/list/", `{"name": "bench", "campaign": "`+slug+`"}`, 201)
 	if err != nil {
 		return err
 	}
@@ -451,7 +425,7 @@ func dialThrough(ctx context.Context, h *harness, node *nodetest.Node, path stri
 
 	res.UploadRSS, _ = procStatusKB(node.Pid(), "VmRSS")
 	mark(marks, node, "warm-up")
-	if _, err := do("PATCH", url+"/api/v/campaign/"+slug+"/", `{"paused": false}`, 200); err != nil {
+	if _, err := call("PATCH", url+"/api/v/campaign/"+slug+"/", `{"paused": false}`, 200); err != nil {
 		return fmt.Errorf("unpause the campaign: %w", err)
 	}
 	if err := sleepCtx(ctx, dialingWarmup); err != nil {
@@ -533,7 +507,7 @@ func dialThrough(ctx context.Context, h *harness, node *nodetest.Node, path stri
 	// Paused, the campaign places nothing more (the reply comes from the
 	// grain once it adopted the change): its attempts are final and every
 	// one must be in the log.
-	body, err = do("PATCH", url+"/api/v/campaign/"+slug+"/", `{"paused": true}`, 200)
+	body, err = call("PATCH", url+"/api/v/campaign/"+slug+"/", `{"paused": true}`, 200)
 	if err != nil {
 		return fmt.Errorf("pause the campaign after the window: %w", err)
 	}
@@ -620,7 +594,7 @@ func checkLog(ctx context.Context, h *harness, url, slug string, pausedAt time.T
 		if err := ctx.Err(); err != nil {
 			return lc, err
 		}
-		body, err := do("GET", url+"/api/v/campaign/"+slug+"/calls/?limit=1000&cursor="+cursor, "", 200)
+		body, err := call("GET", url+"/api/v/campaign/"+slug+"/calls/?limit=1000&cursor="+cursor, "", 200)
 		if err != nil {
 			return lc, err
 		}

@@ -72,9 +72,7 @@ func runUpload(ctx context.Context, h *harness, rows int) (string, error) {
 	if rows <= 0 {
 		return "", fmt.Errorf("-rows %d: want at least one row", rows)
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
+	res.LoadAvg = loadAvg()
 	path := filepath.Join(h.dir, "bench.csv")
 	err := catch(func() error {
 		var err error

@@ -30,6 +30,8 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test -run='^$$' -fuzz=FuzzAppendJSON -fuzztime=$${FUZZTIME:-30s} .
 	$(GO) test -run='^$$' -fuzz=FuzzCSVReader -fuzztime=$${FUZZTIME:-30s} ./intake
 	$(GO) test -run='^$$' -fuzz=FuzzNormalize -fuzztime=$${FUZZTIME:-30s} ./intake
+	$(GO) test -run='^$$' -fuzz=FuzzReadDNCFile -fuzztime=$${FUZZTIME:-30s} ./intake
+	$(GO) test -run='^$$' -fuzz=FuzzParseDNCInput -fuzztime=$${FUZZTIME:-30s} .
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$${FUZZTIME:-30s} ./phone
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRaftLog -fuzztime=$${FUZZTIME:-30s} ./persistence
 

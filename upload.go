@@ -44,11 +44,14 @@ type Upload struct {
 	// Counts over the batches done so far. Every data row of the file is
 	// exactly one of accepted, duplicate or invalid once the upload is
 	// completed.
-	RowsSeen   int              `json:"rows_seen"`
-	Accepted   int              `json:"accepted"`
-	Duplicates int              `json:"duplicates"`
-	Invalid    int              `json:"invalid"`
-	Errors     []UploadRowError `json:"errors"`
+	RowsSeen   int `json:"rows_seen"`
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Invalid    int `json:"invalid"`
+	// DoNotCall counts the accepted rows whose number was on the
+	// workspace's do-not-call list: stored, and resolved as do_not_call.
+	DoNotCall int              `json:"do_not_call"`
+	Errors    []UploadRowError `json:"errors"`
 
 	// BytesDone is how much of the file the batches done so far cover:
 	// progress while the number of rows is not yet known.
@@ -82,6 +85,7 @@ type BatchResult struct {
 	Accepted   int              `json:"accepted"`
 	Duplicates int              `json:"duplicates"`
 	Invalid    int              `json:"invalid"`
+	DoNotCall  int              `json:"do_not_call,omitempty"`
 	Errors     []UploadRowError `json:"errors,omitempty"`
 	// End is the file offset after the batch's last row.
 	End int64 `json:"end"`
@@ -95,6 +99,7 @@ func (u *Upload) AddBatch(b BatchResult) {
 	u.Accepted += b.Accepted
 	u.Duplicates += b.Duplicates
 	u.Invalid += b.Invalid
+	u.DoNotCall += b.DoNotCall
 	u.BatchesDone++
 	u.BytesDone = max(u.BytesDone, b.End)
 	if len(b.Errors) == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,16 +59,21 @@ type (
 
 // dialing is the campaign grain's dialing state.
 type dialing struct {
-	e         *dialer.Engine
-	started   bool // the open calls of a previous activation are closed
-	gen       int  // timers of older generations are ignored
-	tick      dialerd.Timer
-	wake      dialerd.Timer
-	wakeAt    time.Time
-	seq       int64
-	recs      map[int64]*dialerd.CallRecord // calls in progress
-	dirty     map[int64]bool                // records to write
-	results   map[string][]dialer.Result    // by list, to send
+	e       *dialer.Engine
+	started bool // the open calls of a previous activation are closed
+	gen     int  // timers of older generations are ignored
+	tick    dialerd.Timer
+	wake    dialerd.Timer
+	wakeAt  time.Time
+	seq     int64
+	recs    map[int64]*dialerd.CallRecord // calls in progress
+	dirty   map[int64]bool                // records to write
+	results map[string][]dialer.Result    // by list, to send
+	// dnc is the outbox of numbers seats marked do_not_call, by call:
+	// written (dq/<n>) with the call's record, sent to the workspace's
+	// list, then deleted. dncSaved marks those already written.
+	dnc       map[int64]string
+	dncSaved  map[int64]bool
 	days      map[string]*dayStats
 	dirtyDays map[string]bool
 
@@ -115,6 +121,18 @@ func (g *campaignGrain) startDialing(ctx actor.Context) error {
 		}
 	}
 	if err := g.loadDays(); err != nil {
+		return err
+	}
+	d.dnc, d.dncSaved = map[int64]string{}, map[int64]bool{}
+	err = store.Scan(c, g.identity, "dq/", func(key string, v []byte) error {
+		n, err := strconv.ParseInt(strings.TrimPrefix(key, "dq/"), 10, 64)
+		if err != nil {
+			return dialerd.Errorf(dialerd.EINTERNAL, "%s: corrupt do-not-call outbox key %q", g.identity, key)
+		}
+		d.dnc[n], d.dncSaved[n] = string(v), true
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	var open []string
@@ -527,6 +545,9 @@ func (g *campaignGrain) after() {
 		if !c.Ended.IsZero() && r.EndedAt == nil {
 			t := c.Ended.UTC()
 			r.EndedAt, r.Outcome, r.Disposition = &t, c.Outcome, c.Disposition
+			if c.Disposition == dialer.DispositionDNC {
+				d.dnc[c.ID] = r.Phone
+			}
 			if c.Outcome == dialer.OutcomeAbandoned {
 				w := c.Ended.Sub(c.Answered).Seconds()
 				r.WaitSeconds = &w
@@ -574,6 +595,7 @@ func (g *campaignGrain) flush() {
 		g.log.Warn("could not write call records; will try again", "err", err)
 	}
 	d := &g.d
+	g.flushDNC()
 	for list, rs := range d.results {
 		body, _ := json.Marshal(rs)
 		c, cancel := context.WithTimeout(context.Background(), tickTimeout)
@@ -588,6 +610,48 @@ func (g *campaignGrain) flush() {
 		}
 		delete(d.results, list)
 		d.drained = false
+	}
+}
+
+func dncOutKey(n int64) string { return "dq/" + strconv.FormatInt(n, 10) }
+
+// flushDNC puts the numbers in the outbox on the workspace's do-not-call
+// list, and empties the outbox once the list has them. Until then they
+// stay in it (and in storage), tried again each tick.
+func (g *campaignGrain) flushDNC() {
+	d := &g.d
+	var entries []dialerd.DNCEntry
+	var sent []int64
+	for n, number := range d.dnc {
+		if d.dncSaved[n] {
+			entries = append(entries, dialerd.DNCEntry{Number: number, Source: dialerd.DNCSourceDisposition, Campaign: g.slug, Call: dialerd.CallID(g.slug, n)})
+			sent = append(sent, n)
+		}
+	}
+	if len(entries) == 0 {
+		return
+	}
+	body, _ := json.Marshal(entries)
+	c, cancel := context.WithTimeout(context.Background(), tickTimeout)
+	res, err := g.deps.Request(c, KindDNC, DNCIdentity(g.c.WorkspaceID()), &pb.DNCRequest{Op: pb.DNCOp_DNC_ADD, Scope: ScopeToPB(dialerd.Principal{Admin: true}), Body: body})
+	cancel()
+	if err == nil {
+		_, err = ReplyBody(res)
+	}
+	if err != nil {
+		g.log.Warn("could not add numbers to the do-not-call list; will try again", "numbers", len(entries), "err", err)
+		return
+	}
+	ops := make([]dialerd.Op, len(sent))
+	for i, n := range sent {
+		ops[i] = dialerd.Delete(dncOutKey(n))
+	}
+	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
+		return // added again next tick: adding is idempotent
+	}
+	for _, n := range sent {
+		delete(d.dnc, n)
+		delete(d.dncSaved, n)
 	}
 }
 
@@ -616,9 +680,19 @@ func (g *campaignGrain) flushCalls() error {
 		b, _ := json.Marshal(d.days[k])
 		ops = append(ops, dialerd.Set("st/"+k, b))
 	}
+	var saved []int64
+	for n, number := range d.dnc {
+		if !d.dncSaved[n] {
+			ops = append(ops, dialerd.Set(dncOutKey(n), []byte(number)))
+			saved = append(saved, n)
+		}
+	}
 	ops = append(ops, dialerd.Set("callseq", fmt.Appendf(nil, "%d", d.seq)))
 	if err := apply(g.deps.Store, g.log, g.identity, ops); err != nil {
 		return err
+	}
+	for _, n := range saved {
+		d.dncSaved[n] = true
 	}
 	for n := range d.dirty {
 		if d.recs[n].EndedAt != nil {

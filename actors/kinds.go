@@ -21,6 +21,8 @@ const (
 	KindUpload = "upload"
 	// KindAgent is agent/<id>: a seat pool.
 	KindAgent = "agent"
+	// KindDNC is dnc/<DNCIdentity(workspace)>: a do-not-call list.
+	KindDNC = "dnc"
 )
 
 // Deps is what grains are given; main wires it.
@@ -61,5 +63,6 @@ func Kinds(d *Deps) []*cluster.Kind {
 		cluster.NewKind(KindListSlug, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindListSlug} })),
 		cluster.NewKind(KindUpload, actor.PropsFromProducer(func() actor.Actor { return &slugGrain{deps: d, kind: KindUpload} })),
 		cluster.NewKind(KindAgent, actor.PropsFromProducer(func() actor.Actor { return &agentGrain{deps: d} })),
+		cluster.NewKind(KindDNC, actor.PropsFromProducer(func() actor.Actor { return &dncGrain{deps: d} })),
 	}
 }

@@ -344,7 +344,7 @@ func (g *listGrain) addProspect(m *pb.ListRequest) ([]byte, error) {
 	if dup[0] {
 		return nil, dialerd.Errorf(dialerd.ECONFLICT, "%s is already in this list (added less than dupe_days = %d days ago).", p.Phone, m.DupeDays)
 	}
-	docs, ops, err := g.addOps(ps, "")
+	docs, ops, _, err := g.addOps(ps, "")
 	if err != nil {
 		return nil, err
 	}
@@ -391,31 +391,76 @@ func (g *listGrain) listDuplicates(ps []encodedProspect, upload string, dedupe b
 
 // addOps gives prospects the next ids and returns their documents and the
 // writes that store them; once they are written, added moves the list on.
-func (g *listGrain) addOps(ps []encodedProspect, upload string) ([][]byte, []dialerd.Op, error) {
+// A number on the workspace's do-not-call list is stored resolved as
+// do_not_call, never indexed for dialing; dnc counts them.
+func (g *listGrain) addOps(ps []encodedProspect, upload string) (docs [][]byte, ops []dialerd.Op, dnc int, err error) {
 	if err := g.loadSeq(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	if err := g.loadDial(); err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
+	}
+	numbers := make([]string, len(ps))
+	for i, p := range ps {
+		numbers[i] = p.phone
+	}
+	listed, err := g.dncListed(numbers)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	d := g.dial.delta()
 	now := g.deps.Clock.Now().UTC().Truncate(time.Second)
-	docs := make([][]byte, len(ps))
-	ops := make([]dialerd.Op, 0, 2*len(ps)+1)
+	docs = make([][]byte, len(ps))
+	ops = make([]dialerd.Op, 0, 2*len(ps)+1)
 	for i, p := range ps {
 		id := prospectID(g.seq + uint64(i) + 1)
 		docs[i] = dialerd.EncodeProspect(id, g.uuid, now, p.data)
 		entry := dialerd.ListEntry{ID: id, Added: now.Unix(), Upload: upload}
+		d.total++
+		if listed[p.phone] {
+			var rec dialerd.Prospect
+			if err := json.Unmarshal(docs[i], &rec); err != nil {
+				return nil, nil, 0, dialerd.Errorf(dialerd.EINTERNAL, "encode prospect: %v", err)
+			}
+			rec.Status, rec.Resolution = dialerd.ProspectResolved, dialer.ResolvedDNC
+			docs[i] = rec.AppendJSON(nil)
+			ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, entry.Encode()))
+			d.resolved++
+			dnc++
+			continue
+		}
 		ops = append(ops, dialerd.Set("p/"+id, docs[i]), dialerd.Set("ph/"+p.phone, entry.Encode()),
 			dialerd.Set(indexPrefix+dialer.IndexKey(dialer.Entry{Bucket: p.bucket, Due: now, ID: id}), nil))
 		d.add(p.bucket, 1)
-		d.total++
 		g.dial.indexed(dialer.Entry{Bucket: p.bucket, Due: now, ID: id})
 	}
 	ops = append(ops, dialerd.Set("seq", []byte(strconv.FormatUint(g.seq+uint64(len(ps)), 10))))
 	ops = append(ops, d.ops()...)
 	g.dial.pending = d
-	return docs, ops, nil
+	return docs, ops, dnc, nil
+}
+
+// dncListed asks the workspace's do-not-call list which of the numbers it
+// holds. When it cannot be asked, nothing is added or leased: a number
+// must never be dialled because its list was out of reach.
+func (g *listGrain) dncListed(numbers []string) (map[string]bool, error) {
+	listed := map[string]bool{}
+	if len(numbers) == 0 {
+		return listed, nil
+	}
+	ws := ""
+	if g.l != nil {
+		ws = g.l.WorkspaceID()
+	}
+	got, err := dncCheck(g.deps.Request, ws, numbers)
+	if err != nil {
+		g.log.Warn("do-not-call list unavailable", "err", err)
+		return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "The do-not-call list could not be read; nothing was changed. Try again.")
+	}
+	for _, n := range got {
+		listed[n] = true
+	}
+	return listed, nil
 }
 
 // added records prospects written by addOps' writes.

@@ -209,12 +209,26 @@ func (g *listGrain) leaseProspects(r LeaseRequest) (LeaseReply, error) {
 		if err != nil {
 			return LeaseReply{}, err
 		}
+		// The do-not-call list is asked in the lease itself, a tick's
+		// milliseconds before the calls are placed: a number added since
+		// the prospect was uploaded, or while its last call was in
+		// progress, is resolved here instead of dialled.
+		numbers := make([]string, 0, len(ps))
+		for _, p := range ps {
+			numbers = append(numbers, p.Phone)
+		}
+		listed, err := g.dncListed(numbers)
+		if err != nil {
+			return LeaseReply{}, err
+		}
 		ds := dialer.Decide(r.Settings, entries, func(id string) (dialer.Candidate, time.Time, bool) {
 			p := ps[id]
 			if p == nil {
 				return dialer.Candidate{}, time.Time{}, false
 			}
-			return candidate(p), p.CallbackAt, true
+			c := candidate(p)
+			c.DNC = listed[p.Phone]
+			return c, p.CallbackAt, true
 		}, r.Now, want)
 		if len(ds) == 0 {
 			break

@@ -10,17 +10,43 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/dialerd/dialerd"
+	"github.com/dialerd/dialerd/actors/pb"
 	"github.com/dialerd/dialerd/dialer"
 	"github.com/dialerd/dialerd/persistence"
 )
 
-// newTestList is a list grain outside an actor system, over store.
+// newTestList is a list grain outside an actor system, over store; its
+// requests reach a do-not-call grain (of campaigns without a workspace)
+// over the same store.
 func newTestList(store dialerd.Store, clock dialerd.Clock) *listGrain {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	g := &listGrain{deps: &Deps{Store: store, Clock: clock, Logger: log}, uuid: "l1", identity: "list/l1", log: log,
-		l: &dialerd.ProspectList{UUID: "l1", Campaign: "c1"}, loaded: true}
+	g, _ := newTestListDNC(store, clock)
 	return g
+}
+
+// newTestListDNC is newTestList and the do-not-call grain it asks.
+func newTestListDNC(store dialerd.Store, clock dialerd.Clock) (*listGrain, *dncGrain) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dnc := newTestDNC(store, clock)
+	request := func(_ context.Context, kind, identity string, msg proto.Message) (any, error) {
+		m, ok := msg.(*pb.DNCRequest)
+		if kind != KindDNC || identity != DNCIdentity("") || !ok {
+			return nil, fmt.Errorf("test list: no grain %s/%s", kind, identity)
+		}
+		return reply(dnc.handle(m)), nil
+	}
+	g := &listGrain{deps: &Deps{Store: store, Clock: clock, Logger: log, Request: request}, uuid: "l1", identity: "list/l1", log: log,
+		l: &dialerd.ProspectList{UUID: "l1", Campaign: "c1"}, loaded: true}
+	return g, dnc
+}
+
+// newTestDNC is the do-not-call grain of campaigns without a workspace,
+// outside an actor system.
+func newTestDNC(store dialerd.Store, clock dialerd.Clock) *dncGrain {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return &dncGrain{deps: &Deps{Store: store, Clock: clock, Logger: log}, key: DNCIdentity(""), identity: KindDNC + "/" + DNCIdentity(""), log: log}
 }
 
 // addTestProspects adds n prospects through the ingest path, spread over
@@ -36,7 +62,7 @@ func addTestProspects(tb testing.TB, g *listGrain, n int) {
 			d := dialerd.ProspectData{Phone: fmt.Sprintf("+1555%07d", done+i), State: z.state, Timezones: []string{z.zone}, Status: dialerd.ProspectUnresolved}
 			ps[i] = encodedProspect{phone: d.Phone, data: d.AppendJSON(nil), bucket: dialer.BucketKey(d.State, d.Timezones)}
 		}
-		_, ops, err := g.addOps(ps, "")
+		_, ops, _, err := g.addOps(ps, "")
 		if err != nil {
 			tb.Fatal(err)
 		}

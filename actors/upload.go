@@ -414,10 +414,11 @@ func (g *listGrain) batchDone(m *batchDone) error {
 		}
 		ps = append(ps, p)
 	}
-	_, ops, err := g.addOps(ps, m.upload)
+	_, ops, dnc, err := g.addOps(ps, m.upload)
 	if err != nil {
 		return err
 	}
+	result.DoNotCall = dnc
 	res, err := json.Marshal(result)
 	if err != nil {
 		return err

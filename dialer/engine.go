@@ -103,7 +103,7 @@ func Judge(s Settings, c Candidate, callback, now time.Time) (Verdict, Reason, t
 			return Requeue, ReasonCallback, callback
 		}
 		return Lease, Eligible, time.Time{}
-	case ReasonExpired, ReasonAttempts:
+	case ReasonExpired, ReasonAttempts, ReasonDNC:
 		return Resolve, r, time.Time{}
 	case ReasonTooSoon, ReasonCap:
 		return Requeue, r, Due(s, c, callback)
@@ -114,8 +114,11 @@ func Judge(s Settings, c Candidate, callback, now time.Time) (Verdict, Reason, t
 
 // Resolution names a prospect resolved for reason r.
 func Resolution(r Reason) string {
-	if r == ReasonExpired {
+	switch r {
+	case ReasonExpired:
 		return ResolvedExpired
+	case ReasonDNC:
+		return ResolvedDNC
 	}
 	return ResolvedExhausted
 }

@@ -33,6 +33,10 @@ func Explain(s Settings, c Candidate, callback, now time.Time) Explanation {
 		add(ReasonResolved)
 		never = true
 	}
+	if c.DNC {
+		add(ReasonDNC)
+		never = true
+	}
 	if s.Expire > 0 && !now.Before(c.Added.Add(s.Expire)) {
 		add(ReasonExpired)
 		never = true
@@ -111,6 +115,8 @@ func (r Reason) Text() string {
 		return "Its last attempt was less than min_time_between_calls ago."
 	case ReasonCap:
 		return "Its state's frequency cap on calls to one number is reached."
+	case ReasonDNC:
+		return "Its number is on the workspace's do-not-call list."
 	case ReasonCallback:
 		return "A seat asked to call back later."
 	case ReasonIgnored:

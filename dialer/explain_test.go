@@ -44,6 +44,12 @@ func TestExplain(t *testing.T) {
 	if e := Explain(paused, ny, time.Time{}, at("2026-03-14 23:30")); e.Eligible || !e.Next.IsZero() || e.Reasons[0] != ReasonPaused {
 		t.Fatalf("paused: %+v", e)
 	}
+	// On the do-not-call list: never, however eligible otherwise.
+	dnc := ny
+	dnc.DNC = true
+	if e := Explain(s, dnc, time.Time{}, at("2026-03-14 23:30")); e.Eligible || !e.Next.IsZero() || len(e.Reasons) != 1 || e.Reasons[0] != ReasonDNC {
+		t.Fatalf("dnc: %+v", e)
+	}
 	// A callback later than everything else decides.
 	e = Explain(s, ny, at("2026-03-16 15:30"), at("2026-03-14 23:30"))
 	if e.Eligible || e.Reasons[0] != ReasonCallback || !e.Next.Equal(at("2026-03-16 15:30")) {

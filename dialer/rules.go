@@ -84,9 +84,12 @@ func CallsWanted(s Settings, ratio float64, seatsFree, ringing, inProgress int) 
 
 // Candidate is what eligibility reads of a prospect.
 type Candidate struct {
-	State       string
-	Timezones   []string
-	Resolved    bool
+	State     string
+	Timezones []string
+	Resolved  bool
+	// DNC: its number is on the workspace's do-not-call list, as the
+	// list grain learnt when it read the prospect to lease it.
+	DNC         bool
 	Attempts    int
 	LastAttempt time.Time // zero: never called
 	Added       time.Time
@@ -130,6 +133,7 @@ const (
 	ReasonOffWindow Reason = "outside_calling_window"
 	ReasonCallback  Reason = "callback_later" // a seat asked to call back later
 	ReasonCap       Reason = "frequency_cap"  // the state's calls-per-day cap on a number
+	ReasonDNC       Reason = "do_not_call"    // the number is on the workspace's DNC list
 	// The law, not the campaign: outside the state's calling hours, a
 	// weekday the state bans (Sundays), a holiday it bans.
 	ReasonLegalHours Reason = "legal_hours"
@@ -148,6 +152,8 @@ func Check(s Settings, c Candidate, now time.Time) Reason {
 		return ReasonPaused
 	case c.Resolved:
 		return ReasonResolved
+	case c.DNC:
+		return ReasonDNC
 	case s.Expire > 0 && !now.Before(c.Added.Add(s.Expire)):
 		return ReasonExpired
 	case c.Attempts >= s.MaxNumberCalls:

@@ -83,6 +83,7 @@ func TestCheck(t *testing.T) {
 		{"inactive", settings(func(c *dialerd.Campaign) { c.Active = false }), base, now, ReasonInactive},
 		{"paused", settings(func(c *dialerd.Campaign) { c.Paused = true }), base, now, ReasonPaused},
 		{"resolved", settings(nil), with(func(c *Candidate) { c.Resolved = true }), now, ReasonResolved},
+		{"do not call", settings(nil), with(func(c *Candidate) { c.DNC = true }), now, ReasonDNC},
 		{"expired", settings(func(c *dialerd.Campaign) { c.ExpireDays = 1 }), base, now, ReasonExpired},
 		{"not yet expired", settings(func(c *dialerd.Campaign) { c.ExpireDays = 2 }), base, now, Eligible},
 		{"never expires", settings(func(c *dialerd.Campaign) { c.ExpireDays = -1 }), with(func(c *Candidate) { c.Added = now.AddDate(-5, 0, 0) }), now, Eligible},

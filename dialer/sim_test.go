@@ -21,7 +21,9 @@ import (
 // The deterministic simulation of the pure core: seeded runs of simulated
 // days — prospects across the US and Canadian time zones, a sim telephone
 // (answer, no answer, busy, machine; ring and talk times), seats changing
-// state, pauses and settings edits — checked afterwards against the
+// state, pauses and settings edits, numbers put on the do-not-call list
+// (before the run, while their prospects are in calls, and by seats'
+// do_not_call dispositions) — checked afterwards against the
 // dialer's promises. A failure prints its seed; replay one with
 //
 //	go test ./dialer -run TestSimulation -sim.seed=N -v
@@ -62,7 +64,7 @@ var strategies = []string{LongestIdleAgent, RoundRobin, TopDown, AgentWithLeastT
 type simEvent struct {
 	at   time.Time
 	seq  int
-	kind int // evTick, evRing, evHangup, evChange
+	kind int // evTick, evRing, evHangup, evChange, evDNC
 	call int64
 	out  string
 }
@@ -72,6 +74,7 @@ const (
 	evRing
 	evHangup
 	evChange
+	evDNC
 )
 
 type events []simEvent
@@ -106,6 +109,21 @@ type simRun struct {
 	violations []string // seen as they happened
 	complete   bool
 	changes    []change // settings over time, the first at the start
+	// dnc is the workspace's do-not-call list: number → when it was added.
+	dnc map[string]time.Time
+}
+
+// onDNC reports whether number is on the do-not-call list at now.
+func (run *simRun) onDNC(number string, now time.Time) bool {
+	at, ok := run.dnc[number]
+	return ok && !at.After(now)
+}
+
+// addDNC puts number on the do-not-call list at now.
+func (run *simRun) addDNC(number string, now time.Time) {
+	if _, ok := run.dnc[number]; !ok {
+		run.dnc[number] = now
+	}
 }
 
 type change struct {
@@ -152,10 +170,14 @@ func randomSettings(r *rand.Rand) Settings {
 type memList struct {
 	ps   map[string]*memProspect
 	open int // unresolved
+	// dnc says whether a number is on the do-not-call list now (the list
+	// grain asks the workspace's DNC grain for the numbers it read).
+	dnc func(number string, now time.Time) bool
 }
 
 type memProspect struct {
 	Prospect
+	phone    string
 	bucket   string
 	due      time.Time
 	resolved string // resolution, "" while unresolved
@@ -201,7 +223,9 @@ func (m *memList) lease(s Settings, now time.Time, n int) []Prospect {
 		want := n - len(out)
 		ds := Decide(s, Oldest(per, want), func(id string) (Candidate, time.Time, bool) {
 			p := m.ps[id]
-			return p.Candidate, p.CallbackAt, true
+			c := p.Candidate
+			c.DNC = m.dnc(p.phone, now)
+			return c, p.CallbackAt, true
 		}, now, want)
 		if len(ds) == 0 {
 			break
@@ -246,7 +270,8 @@ func simulate(seed uint64, days int) *simRun {
 	e := NewEngine(s, seats, rand.New(rand.NewPCG(seed, 2)))
 	list := &memList{ps: map[string]*memProspect{}}
 	run := &simRun{seed: seed, start: start, placedBy: map[int64]Settings{}, inFlight: map[int64]int{}, prospects: map[string]Prospect{}, engine: e, list: list,
-		changes: []change{{start, s}}}
+		changes: []change{{start, s}}, dnc: map[string]time.Time{}}
+	list.dnc = run.onDNC
 	n := (100 + r.IntN(400)) * *simScale
 	for i := 0; i < n; i++ {
 		z := simZones[r.IntN(len(simZones))]
@@ -254,7 +279,15 @@ func simulate(seed uint64, days int) *simRun {
 		if r.IntN(10) == 0 { // a split area code: two zones
 			p.Timezones = append(p.Timezones, simZones[r.IntN(len(simZones))].zone)
 		}
-		list.ps[p.ID] = &memProspect{Prospect: p, bucket: BucketKey(p.State, p.Timezones), due: p.Added}
+		// A number of its own, or now and then one an earlier prospect has.
+		number := fmt.Sprintf("+1555%07d", i)
+		if i > 0 && r.IntN(20) == 0 {
+			number = list.ps[fmt.Sprintf("p%05d", r.IntN(i))].phone
+		}
+		if r.IntN(30) == 0 {
+			run.addDNC(number, start.Add(-time.Hour)) // on the list before the run
+		}
+		list.ps[p.ID] = &memProspect{Prospect: p, phone: number, bucket: BucketKey(p.State, p.Timezones), due: p.Added}
 		list.open++
 		run.prospects[p.ID] = p
 	}
@@ -277,6 +310,7 @@ func simulate(seed uint64, days int) *simRun {
 	var nextID int64
 	push(simEvent{at: start, kind: evTick})
 	push(simEvent{at: start.Add(time.Duration(r.IntN(3600)) * time.Second), kind: evChange})
+	push(simEvent{at: start.Add(time.Duration(r.IntN(7200)) * time.Second), kind: evDNC})
 	end := start.Add(time.Duration(days) * 24 * time.Hour)
 	for q.Len() > 0 {
 		ev := heap.Pop(&q).(simEvent)
@@ -320,6 +354,10 @@ func simulate(seed uint64, days int) *simRun {
 				disp, back = DispositionCallback, now.Add(time.Duration(1+r.IntN(48))*time.Hour)
 			case x == 1:
 				disp = DispositionDNC
+				// The seat's verdict puts the number on the list.
+				if c := e.Call(ev.call); c != nil {
+					run.addDNC(list.ps[c.Prospect].phone, now)
+				}
 			}
 			e.Hangup(now, ev.call, disp, back)
 			connect(now, newlyConnected(e, before))
@@ -343,6 +381,20 @@ func simulate(seed uint64, days int) *simRun {
 			}
 			connect(now, e.Advance(now))
 			push(simEvent{at: now.Add(time.Duration(600+r.IntN(7200)) * time.Second), kind: evChange})
+		case evDNC:
+			// A number is put on the list through the API: often one whose
+			// prospect is in a call now (leased), else any.
+			var inCall []string
+			for _, c := range e.calls {
+				inCall = append(inCall, list.ps[c.Prospect].phone)
+			}
+			sort.Strings(inCall)
+			if len(inCall) > 0 && r.IntN(2) == 0 {
+				run.addDNC(inCall[r.IntN(len(inCall))], now)
+			} else {
+				run.addDNC(list.ps[fmt.Sprintf("p%05d", r.IntN(len(list.ps)))].phone, now)
+			}
+			push(simEvent{at: now.Add(time.Duration(1800+r.IntN(4*3600)) * time.Second), kind: evDNC})
 		}
 		for _, res := range e.TakeResults() {
 			list.apply(res)
@@ -421,6 +473,9 @@ func (run *simRun) check() []string {
 		if s.IgnoreStates[p.State] {
 			fail("call %d to %s in ignored state %s", c.ID, c.Prospect, p.State)
 		}
+		if number := run.list.ps[c.Prospect].phone; run.onDNC(number, c.Placed) {
+			fail("call %d to %s at %s: %s is on the do-not-call list since %s", c.ID, c.Prospect, c.Placed, number, run.dnc[number])
+		}
 		if prev, ok := last[c.Prospect]; ok && c.Placed.Sub(prev) < s.MinBetween {
 			fail("calls to %s at %s and %s: closer than %v", c.Prospect, prev, c.Placed, s.MinBetween)
 		}
@@ -484,7 +539,12 @@ func (run *simRun) check() []string {
 		}
 		last := cs[len(cs)-1]
 		switch res := run.list.ps[id].resolved; res {
-		case ResolvedCompleted, ResolvedDNC:
+		case ResolvedDNC:
+			// A seat's verdict, or the list: the number was on it.
+			if _, listed := run.dnc[run.list.ps[id].phone]; last.Outcome != OutcomeCompleted && !listed {
+				fail("%s resolved %s, but its last call ended %q and its number was not on the list", id, res, last.Outcome)
+			}
+		case ResolvedCompleted:
 			if last.Outcome != OutcomeCompleted {
 				fail("%s resolved %s, but its last call ended %q", id, res, last.Outcome)
 			}
@@ -499,6 +559,11 @@ func (run *simRun) check() []string {
 			if len(cs) < least {
 				fail("%s exhausted after %d calls", id, len(cs))
 			}
+		}
+	}
+	for id, p := range run.list.ps {
+		if _, listed := run.dnc[p.phone]; p.resolved == ResolvedDNC && len(byProspect[id]) == 0 && !listed {
+			fail("%s resolved %s without a call, and its number is not on the list", id, p.resolved)
 		}
 	}
 	if run.completeNow() && !run.complete {

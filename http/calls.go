@@ -181,6 +181,22 @@ func (s *Server) eligibility(r *request) error {
 	now := s.cfg.Clock.Now().UTC()
 	cand := dialer.Candidate{State: p.State, Timezones: p.Timezones, Resolved: p.Status == dialerd.ProspectResolved,
 		Attempts: p.Attempts, LastAttempt: p.LastAttemptAt, Added: p.CreatedAt, Recent: p.RecentAttempts}
+	if !cand.Resolved {
+		numbers, _ := json.Marshal([]string{p.Phone})
+		res, err := s.cfg.Grains.Request(r.c, actors.KindDNC, actors.DNCIdentity(l.WorkspaceID()), &pb.DNCRequest{
+			Op: pb.DNCOp_DNC_CHECK, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: numbers})
+		if err != nil {
+			return err
+		}
+		if body, err = replyBody(res); err != nil {
+			return err
+		}
+		var listed []string
+		if err := json.Unmarshal(body, &listed); err != nil {
+			return err
+		}
+		cand.DNC = len(listed) > 0
+	}
 	e := dialer.Explain(dialer.SettingsOf(c), cand, p.CallbackAt, now)
 	type reason struct {
 		Code    string `json:"code"`

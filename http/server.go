@@ -154,7 +154,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // waiting for it: with streamed bodies fasthttp first reads up to 8 KiB of
 // it, so the read-ahead is cut to one byte and boundBody answers 413.
 func (s *Server) headerReceived(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if h.IsPost() && bytes.HasPrefix(h.RequestURI(), []byte(apiPrefix+"upload/")) {
+	if h.IsPost() && (bytes.HasPrefix(h.RequestURI(), []byte(apiPrefix+"upload/")) || bytes.HasPrefix(h.RequestURI(), []byte(apiPrefix+"dnc/upload/"))) {
 		return fasthttp.RequestConfig{ReadTimeout: s.cfg.UploadReadTimeout}
 	}
 	if h.ContentLength() > s.cfg.MaxJSONBody {
@@ -237,6 +237,12 @@ func match(parts []string) *route {
 		return routeCallEvent
 	case len(parts) == 3 && parts[0] == "call" && parts[2] == "disposition":
 		return routeCallDisposition
+	case len(parts) == 1 && parts[0] == "dnc":
+		return routeDNCs
+	case len(parts) == 2 && parts[0] == "dnc" && parts[1] == "upload":
+		return routeDNCUpload
+	case len(parts) == 2 && parts[0] == "dnc":
+		return routeDNC
 	}
 	return nil
 }
@@ -262,6 +268,10 @@ var (
 	routeCampaignCalls   = &route{"/api/v/campaign/{slug}/calls/", map[string]handler{"GET": (*Server).callsPage}}
 	routeCallEvent       = &route{"/api/v/call/{id}/event/", map[string]handler{"POST": (*Server).callEvent}}
 	routeCallDisposition = &route{"/api/v/call/{id}/disposition/", map[string]handler{"POST": (*Server).callDisposition}}
+
+	routeDNCs      = &route{"/api/v/dnc/", map[string]handler{"GET": (*Server).listDNC, "POST": (*Server).addDNC}}
+	routeDNCUpload = &route{"/api/v/dnc/upload/", map[string]handler{"POST": (*Server).uploadDNC}}
+	routeDNC       = &route{"/api/v/dnc/{number}/", map[string]handler{"GET": (*Server).getDNC, "DELETE": (*Server).deleteDNC}}
 )
 
 const apiPrefix = "/api/v/"
@@ -322,7 +332,7 @@ func (s *Server) api(ctx *fasthttp.RequestCtx, path string) string {
 	// with a deadline per request would cost a timer on the hot path.
 	c := context.Background()
 	var err error
-	if rt != routeUpload || !ctx.IsPost() {
+	if (rt != routeUpload && rt != routeDNCUpload) || !ctx.IsPost() {
 		err = s.boundBody(ctx)
 	}
 	var p dialerd.Principal

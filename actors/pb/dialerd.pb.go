@@ -351,6 +351,64 @@ func (AgentOp) EnumDescriptor() ([]byte, []int) {
 	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{4}
 }
 
+type DNCOp int32
+
+const (
+	DNCOp_DNC_OP_UNSPECIFIED DNCOp = 0
+	DNCOp_DNC_ADD            DNCOp = 1 // body: []dialerd.DNCEntry, numbers in E.164; answers actors.DNCAddReply
+	DNCOp_DNC_CHECK          DNCOp = 2 // body: []string numbers; answers those on the list
+	DNCOp_DNC_GET            DNCOp = 3 // number
+	DNCOp_DNC_DELETE         DNCOp = 4 // number
+	DNCOp_DNC_PAGE           DNCOp = 5 // cursor, limit
+)
+
+// Enum value maps for DNCOp.
+var (
+	DNCOp_name = map[int32]string{
+		0: "DNC_OP_UNSPECIFIED",
+		1: "DNC_ADD",
+		2: "DNC_CHECK",
+		3: "DNC_GET",
+		4: "DNC_DELETE",
+		5: "DNC_PAGE",
+	}
+	DNCOp_value = map[string]int32{
+		"DNC_OP_UNSPECIFIED": 0,
+		"DNC_ADD":            1,
+		"DNC_CHECK":          2,
+		"DNC_GET":            3,
+		"DNC_DELETE":         4,
+		"DNC_PAGE":           5,
+	}
+)
+
+func (x DNCOp) Enum() *DNCOp {
+	p := new(DNCOp)
+	*p = x
+	return p
+}
+
+func (x DNCOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DNCOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_dialerd_v1_dialerd_proto_enumTypes[5].Descriptor()
+}
+
+func (DNCOp) Type() protoreflect.EnumType {
+	return &file_dialerd_v1_dialerd_proto_enumTypes[5]
+}
+
+func (x DNCOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DNCOp.Descriptor instead.
+func (DNCOp) EnumDescriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{5}
+}
+
 // Scope is the caller's reach: admin, or a set of workspaces.
 type Scope struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -962,6 +1020,92 @@ func (x *AgentRequest) GetSeat() uint32 {
 	return 0
 }
 
+// DNCRequest goes to grain dnc/<workspace key>: a workspace's do-not-call
+// list (actors.DNCIdentity).
+type DNCRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            DNCOp                  `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.DNCOp" json:"op,omitempty"`
+	Scope         *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Number        string                 `protobuf:"bytes,4,opt,name=number,proto3" json:"number,omitempty"`
+	Cursor        string                 `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Limit         uint32                 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DNCRequest) Reset() {
+	*x = DNCRequest{}
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DNCRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DNCRequest) ProtoMessage() {}
+
+func (x *DNCRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dialerd_v1_dialerd_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DNCRequest.ProtoReflect.Descriptor instead.
+func (*DNCRequest) Descriptor() ([]byte, []int) {
+	return file_dialerd_v1_dialerd_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DNCRequest) GetOp() DNCOp {
+	if x != nil {
+		return x.Op
+	}
+	return DNCOp_DNC_OP_UNSPECIFIED
+}
+
+func (x *DNCRequest) GetScope() *Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *DNCRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *DNCRequest) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+func (x *DNCRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *DNCRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
 var File_dialerd_v1_dialerd_proto protoreflect.FileDescriptor
 
 const file_dialerd_v1_dialerd_proto_rawDesc = "" +
@@ -1016,7 +1160,15 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.AgentOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x12\n" +
-	"\x04seat\x18\x04 \x01(\rR\x04seat*\xb1\x02\n" +
+	"\x04seat\x18\x04 \x01(\rR\x04seat\"\xb2\x01\n" +
+	"\n" +
+	"DNCRequest\x12!\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x11.dialerd.v1.DNCOpR\x02op\x12'\n" +
+	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x16\n" +
+	"\x06number\x18\x04 \x01(\tR\x06number\x12\x16\n" +
+	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x14\n" +
+	"\x05limit\x18\x06 \x01(\rR\x05limit*\xb1\x02\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -1068,7 +1220,15 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\tAGENT_PUT\x10\x02\x12\x0e\n" +
 	"\n" +
 	"AGENT_SEAT\x10\x03\x12\x10\n" +
-	"\fAGENT_ATTACH\x10\x04B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
+	"\fAGENT_ATTACH\x10\x04*f\n" +
+	"\x05DNCOp\x12\x16\n" +
+	"\x12DNC_OP_UNSPECIFIED\x10\x00\x12\v\n" +
+	"\aDNC_ADD\x10\x01\x12\r\n" +
+	"\tDNC_CHECK\x10\x02\x12\v\n" +
+	"\aDNC_GET\x10\x03\x12\x0e\n" +
+	"\n" +
+	"DNC_DELETE\x10\x04\x12\f\n" +
+	"\bDNC_PAGE\x10\x05B&Z$github.com/dialerd/dialerd/actors/pbb\x06proto3"
 
 var (
 	file_dialerd_v1_dialerd_proto_rawDescOnce sync.Once
@@ -1082,42 +1242,46 @@ func file_dialerd_v1_dialerd_proto_rawDescGZIP() []byte {
 	return file_dialerd_v1_dialerd_proto_rawDescData
 }
 
-var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_dialerd_v1_dialerd_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_dialerd_v1_dialerd_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_dialerd_v1_dialerd_proto_goTypes = []any{
 	(CampaignOp)(0),         // 0: dialerd.v1.CampaignOp
 	(TokenOp)(0),            // 1: dialerd.v1.TokenOp
 	(ListOp)(0),             // 2: dialerd.v1.ListOp
 	(SlugOp)(0),             // 3: dialerd.v1.SlugOp
 	(AgentOp)(0),            // 4: dialerd.v1.AgentOp
-	(*Scope)(nil),           // 5: dialerd.v1.Scope
-	(*FieldMessages)(nil),   // 6: dialerd.v1.FieldMessages
-	(*Error)(nil),           // 7: dialerd.v1.Error
-	(*Reply)(nil),           // 8: dialerd.v1.Reply
-	(*CampaignRequest)(nil), // 9: dialerd.v1.CampaignRequest
-	(*TokenRequest)(nil),    // 10: dialerd.v1.TokenRequest
-	(*ListRequest)(nil),     // 11: dialerd.v1.ListRequest
-	(*SlugRequest)(nil),     // 12: dialerd.v1.SlugRequest
-	(*AgentRequest)(nil),    // 13: dialerd.v1.AgentRequest
-	nil,                     // 14: dialerd.v1.Error.FieldsEntry
+	(DNCOp)(0),              // 5: dialerd.v1.DNCOp
+	(*Scope)(nil),           // 6: dialerd.v1.Scope
+	(*FieldMessages)(nil),   // 7: dialerd.v1.FieldMessages
+	(*Error)(nil),           // 8: dialerd.v1.Error
+	(*Reply)(nil),           // 9: dialerd.v1.Reply
+	(*CampaignRequest)(nil), // 10: dialerd.v1.CampaignRequest
+	(*TokenRequest)(nil),    // 11: dialerd.v1.TokenRequest
+	(*ListRequest)(nil),     // 12: dialerd.v1.ListRequest
+	(*SlugRequest)(nil),     // 13: dialerd.v1.SlugRequest
+	(*AgentRequest)(nil),    // 14: dialerd.v1.AgentRequest
+	(*DNCRequest)(nil),      // 15: dialerd.v1.DNCRequest
+	nil,                     // 16: dialerd.v1.Error.FieldsEntry
 }
 var file_dialerd_v1_dialerd_proto_depIdxs = []int32{
-	14, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
-	7,  // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
+	16, // 0: dialerd.v1.Error.fields:type_name -> dialerd.v1.Error.FieldsEntry
+	8,  // 1: dialerd.v1.Reply.error:type_name -> dialerd.v1.Error
 	0,  // 2: dialerd.v1.CampaignRequest.op:type_name -> dialerd.v1.CampaignOp
-	5,  // 3: dialerd.v1.CampaignRequest.scope:type_name -> dialerd.v1.Scope
+	6,  // 3: dialerd.v1.CampaignRequest.scope:type_name -> dialerd.v1.Scope
 	1,  // 4: dialerd.v1.TokenRequest.op:type_name -> dialerd.v1.TokenOp
 	2,  // 5: dialerd.v1.ListRequest.op:type_name -> dialerd.v1.ListOp
-	5,  // 6: dialerd.v1.ListRequest.scope:type_name -> dialerd.v1.Scope
+	6,  // 6: dialerd.v1.ListRequest.scope:type_name -> dialerd.v1.Scope
 	3,  // 7: dialerd.v1.SlugRequest.op:type_name -> dialerd.v1.SlugOp
 	4,  // 8: dialerd.v1.AgentRequest.op:type_name -> dialerd.v1.AgentOp
-	5,  // 9: dialerd.v1.AgentRequest.scope:type_name -> dialerd.v1.Scope
-	6,  // 10: dialerd.v1.Error.FieldsEntry.value:type_name -> dialerd.v1.FieldMessages
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	6,  // 9: dialerd.v1.AgentRequest.scope:type_name -> dialerd.v1.Scope
+	5,  // 10: dialerd.v1.DNCRequest.op:type_name -> dialerd.v1.DNCOp
+	6,  // 11: dialerd.v1.DNCRequest.scope:type_name -> dialerd.v1.Scope
+	7,  // 12: dialerd.v1.Error.FieldsEntry.value:type_name -> dialerd.v1.FieldMessages
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_dialerd_v1_dialerd_proto_init() }
@@ -1130,8 +1294,8 @@ func file_dialerd_v1_dialerd_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dialerd_v1_dialerd_proto_rawDesc), len(file_dialerd_v1_dialerd_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   10,
+			NumEnums:      6,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

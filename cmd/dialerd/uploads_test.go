@@ -160,6 +160,7 @@ type uploadDoc struct {
 	Accepted      int        `json:"accepted"`
 	Duplicates    int        `json:"duplicates"`
 	Invalid       int        `json:"invalid"`
+	DoNotCall     int        `json:"do_not_call"`
 	Errors        []rowError `json:"errors"`
 	BytesDone     int64      `json:"bytes_done"`
 	BatchesTotal  *int       `json:"batches_total"`

@@ -69,14 +69,13 @@ func dncCheck(request RequestFunc, ws string, numbers []string) ([]string, error
 	if request == nil {
 		return nil, dialerd.Errorf(dialerd.EUNAVAILABLE, "not in a cluster")
 	}
-	body, _ := json.Marshal(numbers)
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	res, err := request(ctx, KindDNC, DNCIdentity(ws), &pb.DNCRequest{Op: pb.DNCOp_DNC_CHECK, Scope: ScopeToPB(dialerd.Principal{Admin: true}), Body: body})
+	res, err := request(ctx, KindDNC, DNCIdentity(ws), &pb.DNCRequest{Op: pb.DNCOp_DNC_CHECK, Scope: ScopeToPB(dialerd.Principal{Admin: true}), Numbers: numbers})
 	if err != nil {
 		return nil, err
 	}
-	body, err = ReplyBody(res)
+	body, err := ReplyBody(res)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +120,7 @@ func (g *dncGrain) handle(m *pb.DNCRequest) ([]byte, error) {
 	case pb.DNCOp_DNC_ADD:
 		return g.add(m.Body)
 	case pb.DNCOp_DNC_CHECK:
-		return g.check(m.Body)
+		return g.check(m.Numbers)
 	case pb.DNCOp_DNC_GET:
 		return g.get(m.Number)
 	case pb.DNCOp_DNC_DELETE:
@@ -220,11 +219,7 @@ func (g *dncGrain) add(body []byte) ([]byte, error) {
 }
 
 // check answers which of the numbers are on the list.
-func (g *dncGrain) check(body []byte) ([]byte, error) {
-	var numbers []string
-	if err := json.Unmarshal(body, &numbers); err != nil {
-		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad DNC check.")
-	}
+func (g *dncGrain) check(numbers []string) ([]byte, error) {
 	listed := []string{}
 	if g.count > 0 {
 		keys := make([]string, len(numbers))

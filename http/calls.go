@@ -182,9 +182,8 @@ func (s *Server) eligibility(r *request) error {
 	cand := dialer.Candidate{State: p.State, Timezones: p.Timezones, Resolved: p.Status == dialerd.ProspectResolved,
 		Attempts: p.Attempts, LastAttempt: p.LastAttemptAt, Added: p.CreatedAt, Recent: p.RecentAttempts}
 	if !cand.Resolved {
-		numbers, _ := json.Marshal([]string{p.Phone})
 		res, err := s.cfg.Grains.Request(r.c, actors.KindDNC, actors.DNCIdentity(l.WorkspaceID()), &pb.DNCRequest{
-			Op: pb.DNCOp_DNC_CHECK, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: numbers})
+			Op: pb.DNCOp_DNC_CHECK, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Numbers: []string{p.Phone}})
 		if err != nil {
 			return err
 		}

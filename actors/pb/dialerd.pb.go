@@ -356,7 +356,7 @@ type DNCOp int32
 const (
 	DNCOp_DNC_OP_UNSPECIFIED DNCOp = 0
 	DNCOp_DNC_ADD            DNCOp = 1 // body: []dialerd.DNCEntry, numbers in E.164; answers actors.DNCAddReply
-	DNCOp_DNC_CHECK          DNCOp = 2 // body: []string numbers; answers those on the list
+	DNCOp_DNC_CHECK          DNCOp = 2 // numbers; answers those on the list ([]string JSON)
 	DNCOp_DNC_GET            DNCOp = 3 // number
 	DNCOp_DNC_DELETE         DNCOp = 4 // number
 	DNCOp_DNC_PAGE           DNCOp = 5 // cursor, limit
@@ -1023,13 +1023,17 @@ func (x *AgentRequest) GetSeat() uint32 {
 // DNCRequest goes to grain dnc/<workspace key>: a workspace's do-not-call
 // list (actors.DNCIdentity).
 type DNCRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Op            DNCOp                  `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.DNCOp" json:"op,omitempty"`
-	Scope         *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
-	Body          []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
-	Number        string                 `protobuf:"bytes,4,opt,name=number,proto3" json:"number,omitempty"`
-	Cursor        string                 `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
-	Limit         uint32                 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Op     DNCOp                  `protobuf:"varint,1,opt,name=op,proto3,enum=dialerd.v1.DNCOp" json:"op,omitempty"`
+	Scope  *Scope                 `protobuf:"bytes,2,opt,name=scope,proto3" json:"scope,omitempty"`
+	Body   []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Number string                 `protobuf:"bytes,4,opt,name=number,proto3" json:"number,omitempty"`
+	Cursor string                 `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	Limit  uint32                 `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
+	// CHECK: a field of its own rather than JSON in body: a list asks about
+	// every batch of an upload and every lease, mostly on its own node,
+	// where the message is passed as it is.
+	Numbers       []string `protobuf:"bytes,7,rep,name=numbers,proto3" json:"numbers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1106,6 +1110,13 @@ func (x *DNCRequest) GetLimit() uint32 {
 	return 0
 }
 
+func (x *DNCRequest) GetNumbers() []string {
+	if x != nil {
+		return x.Numbers
+	}
+	return nil
+}
+
 var File_dialerd_v1_dialerd_proto protoreflect.FileDescriptor
 
 const file_dialerd_v1_dialerd_proto_rawDesc = "" +
@@ -1160,7 +1171,7 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x02op\x18\x01 \x01(\x0e2\x13.dialerd.v1.AgentOpR\x02op\x12'\n" +
 	"\x05scope\x18\x02 \x01(\v2\x11.dialerd.v1.ScopeR\x05scope\x12\x12\n" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x12\n" +
-	"\x04seat\x18\x04 \x01(\rR\x04seat\"\xb2\x01\n" +
+	"\x04seat\x18\x04 \x01(\rR\x04seat\"\xcc\x01\n" +
 	"\n" +
 	"DNCRequest\x12!\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x11.dialerd.v1.DNCOpR\x02op\x12'\n" +
@@ -1168,7 +1179,8 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x16\n" +
 	"\x06number\x18\x04 \x01(\tR\x06number\x12\x16\n" +
 	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x06 \x01(\rR\x05limit*\xb1\x02\n" +
+	"\x05limit\x18\x06 \x01(\rR\x05limit\x12\x18\n" +
+	"\anumbers\x18\a \x03(\tR\anumbers*\xb1\x02\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +

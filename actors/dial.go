@@ -488,7 +488,8 @@ func (g *campaignGrain) leaseAndPlace(ctx actor.Context, now time.Time, s dialer
 		if g.c.AgentID != nil {
 			agent = *g.c.AgentID
 		}
-		g.deps.Provider.Place(provider.Call{ID: rec.ID, Campaign: g.slug, Agent: agent, Phone: rec.Phone, Prospect: p.doc, EventsURL: g.deps.EventsURL(rec.ID)})
+		g.deps.Provider.Place(provider.Call{ID: rec.ID, Campaign: g.slug, Agent: agent, Phone: rec.Phone, Prospect: p.doc, EventsURL: g.deps.EventsURL(rec.ID),
+			MinRingSeconds: int(dialer.MinRing / time.Second)})
 	}
 }
 

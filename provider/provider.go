@@ -33,6 +33,9 @@ type Call struct {
 	Phone     string          `json:"phone"`    // E.164
 	Prospect  json.RawMessage `json:"prospect"` // the prospect's record, fields included
 	EventsURL string          `json:"events_url"`
+	// MinRingSeconds is how long an unanswered call must ring before it is
+	// given up as no_answer (dialer.MinRing).
+	MinRingSeconds int `json:"min_ring_seconds"`
 }
 
 // Event is something that happened to a call.

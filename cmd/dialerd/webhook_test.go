@@ -172,7 +172,7 @@ func (p *platform) place(w http.ResponseWriter, key string, body []byte) {
 	var c provider.Call
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.ID == "" || c.EventsURL == "" {
+	if err := dec.Decode(&c); err != nil || c.ID == "" || c.EventsURL == "" || c.MinRingSeconds != 15 {
 		p.t.Errorf("platform: bad place %s: %v", body, err)
 		w.WriteHeader(http.StatusBadRequest)
 		return

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -80,15 +81,19 @@ func moduleRoot() (string, error) {
 }
 
 // FreePort returns a port free for TCP and UDP on 127.0.0.1 (gossip needs
-// both).
+// both). It is drawn below the kernel's ephemeral range (32768–60999 by
+// default), where port-0 listeners — the nodes' own actor and Raft
+// transports, HTTP clients — never land: a node restarted on its ports
+// finds them free unless another FreePort drew the same one in the
+// moments it was down.
 func FreePort(tb TB) int {
 	tb.Helper()
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for i := 0; i < 200; i++ {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
-			tb.Fatal(err)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		u, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(port))
 		l.Close()
 		if err == nil {

@@ -39,7 +39,14 @@ type ScaledClock struct {
 
 // NewScaledClock returns a clock that reads start now and advances speed×.
 func NewScaledClock(start time.Time, speed float64) *ScaledClock {
-	return &ScaledClock{Start: start, Speed: speed, wall: time.Now()}
+	return NewScaledClockAt(start, speed, time.Now())
+}
+
+// NewScaledClockAt returns a clock that read start at wall time anchor and
+// advances speed×: processes given the same start and anchor read the same
+// time, whenever each of them started.
+func NewScaledClockAt(start time.Time, speed float64, anchor time.Time) *ScaledClock {
+	return &ScaledClock{Start: start, Speed: speed, wall: anchor}
 }
 
 func (c *ScaledClock) Now() time.Time {

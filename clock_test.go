@@ -388,3 +388,20 @@ func TestRealClock(t *testing.T) {
 		t.Fatal("RealClock.AfterFunc did not fire")
 	}
 }
+
+// Two processes given the same start and anchor read the same time, however
+// far apart they started: a cluster on a virtual clock shares one timeline,
+// and a node restarted keeps it.
+func TestScaledClockAt(t *testing.T) {
+	start := time.Date(2026, 3, 9, 13, 0, 0, 0, time.UTC)
+	anchor := time.Now().Add(-10 * time.Second) // the first node started 10 s ago
+	a := NewScaledClockAt(start, 600, anchor)
+	b := NewScaledClockAt(start, 600, anchor)
+	ta, tb := a.Now(), b.Now()
+	if d := tb.Sub(ta); d < 0 || d > time.Minute { // b read later: ≤ 0.1 s of wall time
+		t.Fatalf("clocks differ by %v", d)
+	}
+	if d := ta.Sub(start); d < 100*time.Minute || d > 110*time.Minute {
+		t.Fatalf("10 s after the anchor at ×600 the clock reads start + %v, want ≈ 100 min", d)
+	}
+}

@@ -224,6 +224,7 @@ func (g *campaignGrain) onTick(ctx actor.Context, m *tickMsg) {
 		g.refreshLists()
 	}
 	g.attachAgent(now, s)
+	d.e.Expire(now)
 	d.e.Advance(now)
 	g.after()
 	if want := d.e.Want(now); want > 0 && !d.drained && d.agentErr == nil && d.agentHeld == "" {
@@ -482,6 +483,18 @@ func (g *campaignGrain) leaseAndPlace(ctx actor.Context, now time.Time, s dialer
 		g.after()
 		return
 	}
+	// The records are on a majority; this node must still own the
+	// campaign (a majority acknowledged it within the read lease), or
+	// another node may be dialling it already.
+	fence := func() error { return g.deps.Store.Serving(g.identity) }
+	if err := fence(); err != nil {
+		g.log.Warn("no longer the campaign's owner; not placing", "calls", len(calls), "err", err)
+		for _, p := range calls {
+			d.e.Drop(now, p.call.ID, dialer.OutcomeUnknown)
+		}
+		g.after()
+		return
+	}
 	for _, p := range calls {
 		rec := d.recs[p.call.ID]
 		agent := ""
@@ -489,7 +502,7 @@ func (g *campaignGrain) leaseAndPlace(ctx actor.Context, now time.Time, s dialer
 			agent = *g.c.AgentID
 		}
 		g.deps.Provider.Place(provider.Call{ID: rec.ID, Campaign: g.slug, Agent: agent, Phone: rec.Phone, Prospect: p.doc, EventsURL: g.deps.EventsURL(rec.ID),
-			MinRingSeconds: int(dialer.MinRing / time.Second)})
+			MinRingSeconds: int(dialer.MinRing / time.Second), Fence: fence})
 	}
 }
 

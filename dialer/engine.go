@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"math/rand/v2"
+	"sort"
 	"time"
 )
 
@@ -23,6 +24,17 @@ const (
 // on it (TCPA practice: 15 s or four rings; reference/compliance.md). A
 // provider reporting no_answer sooner is the carrier's doing, not ours.
 const MinRing = 15 * time.Second
+
+// Bounds on a call whose provider never reports what became of it (its
+// events were lost, or the platform forgot it): past them the call is
+// closed as unknown, its seat freed, and its prospect is due again
+// min_time_between_calls after the attempt. A call still ringing after
+// MaxRingWait (far beyond any carrier's no-answer timeout), or still
+// talking after MaxTalk.
+const (
+	MaxRingWait = 3 * time.Minute
+	MaxTalk     = 4 * time.Hour
+)
 
 // Dispositions a seat gives a call it talked.
 const (
@@ -331,6 +343,25 @@ func (e *Engine) Advance(now time.Time) []*Call {
 		connected = append(connected, c)
 	}
 	return connected
+}
+
+// Expire closes, as unknown, the calls past MaxRingWait without an answer
+// and past MaxTalk on a seat. It walks every call in progress: the
+// campaign runs it once a tick, not on every event.
+func (e *Engine) Expire(now time.Time) {
+	var stale []int64
+	for id, c := range e.calls {
+		switch {
+		case c.Answered.IsZero() && now.Sub(c.Placed) > MaxRingWait:
+			stale = append(stale, id)
+		case !c.Connected.IsZero() && now.Sub(c.Connected) > MaxTalk:
+			stale = append(stale, id)
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i] < stale[j] })
+	for _, id := range stale {
+		e.Drop(now, id, OutcomeUnknown)
+	}
 }
 
 // NextDeadline is when the first queued call will be abandoned (zero when

@@ -122,6 +122,43 @@ func TestEngineDrop(t *testing.T) {
 	}
 }
 
+// Calls whose provider never says what became of them are closed as
+// unknown past their bound: unanswered after MaxRingWait, on a seat after
+// MaxTalk (the seat freed); calls within their bounds are left alone.
+func TestEngineExpire(t *testing.T) {
+	now := time.Date(2026, 7, 15, 16, 0, 0, 0, time.UTC)
+	s := settings(func(c *dialerd.Campaign) {
+		c.MaxNumberCalls, c.MinTimeBetweenCalls, c.WrapUpTime, c.MaxWaitTime = 3, 30, 0, 600
+	})
+	e := NewEngine(s, []Seat{{Position: 1, State: SeatAvailable}}, rand.New(rand.NewPCG(1, 1)))
+	for i, id := range []string{"lost", "talking", "late"} {
+		p := Prospect{ID: id, List: "l", Candidate: Candidate{Timezones: []string{"America/New_York"}, Added: now}}
+		Take(&p.Candidate, now)
+		e.Place(now.Add(time.Duration(i)*time.Minute), int64(i+1), p)
+	}
+	e.Ring(now, 2, OutcomeAnswered) // takes the seat
+	e.Expire(now.Add(MaxRingWait))  // nothing is past its bound yet
+	if e.InProgress() != 3 {
+		t.Fatalf("expired early: %d in progress", e.InProgress())
+	}
+	e.Expire(now.Add(MaxRingWait + time.Second))
+	if e.InProgress() != 2 || e.Call(1) != nil || e.Ringing() != 1 {
+		t.Fatalf("after the ring bound: %d in progress, ringing %d", e.InProgress(), e.Ringing())
+	}
+	res := e.TakeResults()
+	if len(res) != 1 || res[0].Prospect != "lost" || res[0].Outcome != OutcomeUnknown || !res[0].Due.Equal(now.Add(30*time.Minute)) {
+		t.Fatalf("result of the lost call: %+v", res)
+	}
+	e.Ring(now.Add(3*time.Minute), 3, OutcomeNoAnswer)
+	e.Expire(now.Add(MaxTalk + time.Second))
+	if e.InProgress() != 0 || e.Seats[0].Busy {
+		t.Fatalf("after the talk bound: %d in progress, seat busy %v", e.InProgress(), e.Seats[0].Busy)
+	}
+	if res := e.TakeResults(); len(res) != 2 || res[1].Prospect != "talking" || res[1].Outcome != OutcomeUnknown {
+		t.Fatalf("results: %+v", res)
+	}
+}
+
 // The sim telephone draws outcomes at its rates and times within bounds,
 // the same for the same seed.
 func TestSimPhone(t *testing.T) {

@@ -321,6 +321,7 @@ func simulate(seed uint64, days int) *simRun {
 		switch ev.kind {
 		case evTick:
 			before := connected(e)
+			e.Expire(now)
 			if want := e.Want(now); want > 0 {
 				for _, p := range list.lease(e.S, now, want) {
 					nextID++

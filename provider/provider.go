@@ -36,6 +36,12 @@ type Call struct {
 	// MinRingSeconds is how long an unanswered call must ring before it is
 	// given up as no_answer (dialer.MinRing).
 	MinRingSeconds int `json:"min_ring_seconds"`
+	// Fence, when set, says whether the campaign placing the call still
+	// owns it: a provider that sends the place later (a queue, retries)
+	// asks it right before each send, and drops the call when it answers
+	// an error — its campaign moved to another node, which closes the
+	// call as unknown; a fenced owner must place nothing.
+	Fence func() error `json:"-"`
 }
 
 // Event is something that happened to a call.

@@ -42,6 +42,10 @@ type Config struct {
 	ClockSpeed float64
 	// ClockStart is where a virtual clock starts; default now.
 	ClockStart time.Time
+	// ClockAnchor is the wall time at which a virtual clock reads
+	// ClockStart; default the process's start. Nodes of one cluster share
+	// it (and a node restarted keeps its timeline) by naming the same one.
+	ClockAnchor time.Time
 	// BootstrapToken is an admin token accepted without a stored record:
 	// use it to mint scoped tokens, then keep it secret or unset it.
 	BootstrapToken string
@@ -75,7 +79,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return def
 	}
 	var c Config
-	var join, clockStart, logLevel, speed, replicas, maxUpload, simSeed string
+	var join, clockStart, clockAnchor, logLevel, speed, replicas, maxUpload, simSeed string
 	fs.StringVar(&c.HTTP, "http", env("http", "127.0.0.1:8080"), "API listen address")
 	fs.StringVar(&c.Data, "data", env("data", "./data"), "data directory")
 	fs.StringVar(&c.Bind, "bind", env("bind", "127.0.0.1:7946"), "gossip listen address (TCP+UDP)")
@@ -87,6 +91,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.Clock, "clock", env("clock", "real"), "clock: real or virtual")
 	fs.StringVar(&speed, "clock-speed", env("clock-speed", "1"), "virtual clock speed (× wall time)")
 	fs.StringVar(&clockStart, "clock-start", env("clock-start", ""), "virtual clock start, RFC 3339 (default now)")
+	fs.StringVar(&clockAnchor, "clock-anchor", env("clock-anchor", ""), "wall time at which the virtual clock reads --clock-start, RFC 3339 (default: when the process starts); give every node of a cluster the same")
 	fs.StringVar(&c.BootstrapToken, "bootstrap-token", env("bootstrap-token", ""), "admin token accepted without a record")
 	fs.StringVar(&c.Pprof, "pprof", env("pprof", ""), "serve net/http/pprof on this address (debugging)")
 	fs.StringVar(&maxUpload, "max-upload-bytes", env("max-upload-bytes", "1073741824"), "largest CSV file an upload accepts")
@@ -125,6 +130,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 			return c, usageError{fmt.Errorf("--clock-start: %w", err)}
 		}
 	}
+	if clockAnchor != "" {
+		if c.ClockAnchor, err = time.Parse(time.RFC3339Nano, clockAnchor); err != nil {
+			return c, usageError{fmt.Errorf("--clock-anchor: %w", err)}
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return c, usageError{fmt.Errorf("--log-level: %w", err)}
 	}
@@ -152,8 +162,8 @@ func (c *Config) Validate() error {
 	}
 	switch c.Clock {
 	case "real":
-		if c.ClockSpeed != 1 || !c.ClockStart.IsZero() {
-			errs = append(errs, errors.New("--clock-speed and --clock-start need --clock virtual"))
+		if c.ClockSpeed != 1 || !c.ClockStart.IsZero() || !c.ClockAnchor.IsZero() {
+			errs = append(errs, errors.New("--clock-speed, --clock-start and --clock-anchor need --clock virtual"))
 		}
 	case "virtual":
 		if !(c.ClockSpeed > 0) || c.ClockSpeed > 1e6 {

@@ -98,6 +98,9 @@ func newClock(cfg Config) dialerd.Clock {
 		if start.IsZero() {
 			start = dialerd.RealClock{}.Now()
 		}
+		if !cfg.ClockAnchor.IsZero() {
+			return dialerd.NewScaledClockAt(start, cfg.ClockSpeed, cfg.ClockAnchor)
+		}
 		return dialerd.NewScaledClock(start, cfg.ClockSpeed)
 	}
 	return dialerd.RealClock{}

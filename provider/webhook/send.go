@@ -27,6 +27,12 @@ func (w *Webhook) send(t *task) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
+		if t.op == opPlace && t.fence != nil {
+			if err := t.fence(); err != nil {
+				w.log.Warn("not placing a call its campaign no longer owns", "campaign", t.campaign, "call", t.call, "err", err)
+				return
+			}
+		}
 		status, err := w.post(t, target)
 		if w.ctx.Err() != nil {
 			return

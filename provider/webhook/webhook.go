@@ -186,6 +186,7 @@ type task struct {
 	call     string
 	body     []byte
 	at       time.Time // when asked: GiveUp counts from here
+	fence    func() error
 	started  bool
 	dropped  bool // a hangup came before this place was sent: send neither
 	stopped  bool // a hangup came while this place was retried: stop
@@ -228,7 +229,7 @@ func (w *Webhook) Place(c provider.Call) {
 		w.forgetIfIdleLocked(q)
 		return
 	}
-	t := &task{op: opPlace, campaign: c.Campaign, call: c.ID, body: body, at: now}
+	t := &task{op: opPlace, campaign: c.Campaign, call: c.ID, body: body, at: now, fence: c.Fence}
 	q.places++
 	q.call(c.ID).place = t
 	w.pushLocked(q, t)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -626,5 +628,42 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	defer w.Close()
 	if w.base != "https://platform.example/api" || w.cfg.GiveUp != DefaultGiveUp || w.cfg.QueueSize != DefaultQueueSize {
 		t.Errorf("defaults not applied: %+v", w.cfg)
+	}
+}
+
+// A place whose campaign lost ownership while it waited (queued, or
+// between retries) is never sent: a fenced owner places nothing.
+func TestFencedPlaceIsNotSent(t *testing.T) {
+	var owner atomic.Bool
+	owner.Store(true)
+	p := newPlatform(t, func(_ *http.Request, r request) int {
+		if r.Attempt == 1 {
+			owner.Store(false) // the campaign moved while the platform was down
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusCreated
+	}).start()
+	s := newSink()
+	w := mustNew(t, fast(Config{URL: p.srv.URL, Sink: s.report}))
+	fenced := call("camp", "c1")
+	fenced.Fence = func() error {
+		if owner.Load() {
+			return nil
+		}
+		return errors.New("fenced")
+	}
+	w.Place(fenced)
+	waitFor(t, 2*time.Second, "the worker to finish", func() bool { return idle(w) })
+	if reqs := p.requests(); len(reqs) != 1 {
+		t.Fatalf("%d requests, want the first attempt only", len(reqs))
+	}
+	// Not owned from the start: nothing is sent at all.
+	w.Place(fenced)
+	waitFor(t, 2*time.Second, "the worker to finish", func() bool { return idle(w) })
+	if reqs := p.requests(); len(reqs) != 1 {
+		t.Fatalf("%d requests, want none more", len(reqs))
+	}
+	if evs := s.events(); len(evs) != 0 {
+		t.Errorf("events %+v: a fenced call is the new owner's to close", evs)
 	}
 }

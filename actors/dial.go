@@ -215,6 +215,15 @@ func (g *campaignGrain) onTick(ctx actor.Context, m *tickMsg) {
 		g.schedule(ctx, time.Duration(g.c.DialerInterval)*time.Second)
 		return
 	}
+	// An owner that cannot confirm with a majority that it still owns the
+	// campaign (a node frozen past failure detection, on the minority
+	// side of a partition) does nothing: another node may be dialling it.
+	// It looks again next tick, or is stopped when it learns it lost it.
+	if err := g.deps.Store.Serving(g.identity); err != nil {
+		g.log.Warn("not ticking: ownership not confirmed", "err", err)
+		g.schedule(ctx, time.Duration(g.c.DialerInterval)*time.Second)
+		return
+	}
 	now := g.deps.Clock.Now()
 	s := dialer.SettingsOf(*g.c)
 	d.e.Settings(s)
@@ -495,6 +504,10 @@ func (g *campaignGrain) leaseAndPlace(ctx actor.Context, now time.Time, s dialer
 		g.after()
 		return
 	}
+	var epoch uint64
+	if e, ok := g.deps.Store.(interface{ Epoch(string) uint64 }); ok {
+		epoch = e.Epoch(g.identity)
+	}
 	for _, p := range calls {
 		rec := d.recs[p.call.ID]
 		agent := ""
@@ -502,7 +515,7 @@ func (g *campaignGrain) leaseAndPlace(ctx actor.Context, now time.Time, s dialer
 			agent = *g.c.AgentID
 		}
 		g.deps.Provider.Place(provider.Call{ID: rec.ID, Campaign: g.slug, Agent: agent, Phone: rec.Phone, Prospect: p.doc, EventsURL: g.deps.EventsURL(rec.ID),
-			MinRingSeconds: int(dialer.MinRing / time.Second), Fence: fence})
+			MinRingSeconds: int(dialer.MinRing / time.Second), Fence: fence, Epoch: epoch})
 	}
 }
 

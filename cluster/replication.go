@@ -199,6 +199,17 @@ func (r *Replication) Serving(identity string) error {
 	return nil
 }
 
+// Epoch returns the epoch at which this node serves identity's shard (0
+// when it does not serve it): the fencing token of what it does for the
+// identity, rising with every change of owner.
+func (r *Replication) Epoch(identity string) uint64 {
+	rt := r.shards[persistence.ShardOf(identity)]
+	if !rt.serving.Load() {
+		return 0
+	}
+	return rt.epoch.Load()
+}
+
 // Owner returns the owner of identity's shard in the newest map.
 func (r *Replication) Owner(identity string) (shardmap.NodeID, uint16) {
 	sh := persistence.ShardOf(identity)

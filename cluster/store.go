@@ -28,6 +28,9 @@ func unavailable(what string) error {
 // Serving implements dialerd.Store.
 func (s *Store) Serving(identity string) error { return s.r.Serving(identity) }
 
+// Epoch is the epoch this node serves identity at (0: it does not).
+func (s *Store) Epoch(identity string) uint64 { return s.r.Epoch(identity) }
+
 // Get implements dialerd.Store.
 func (s *Store) Get(ctx context.Context, identity, key string) ([]byte, error) {
 	owner, _ := s.r.Owner(identity)

@@ -36,6 +36,11 @@ type Call struct {
 	// MinRingSeconds is how long an unanswered call must ring before it is
 	// given up as no_answer (dialer.MinRing).
 	MinRingSeconds int `json:"min_ring_seconds"`
+	// Epoch is a fencing token: it rises each time the campaign moves to
+	// another node. A place carrying a lower epoch than one already seen
+	// for its campaign comes from a node that lost the campaign (frozen,
+	// cut off) and must be refused (0 when the store has no epochs).
+	Epoch uint64 `json:"epoch"`
 	// Fence, when set, says whether the campaign placing the call still
 	// owns it: a provider that sends the place later (a queue, retries)
 	// asks it right before each send, and drops the call when it answers

@@ -44,7 +44,7 @@ type Node struct {
 // startProvider makes the telephony provider. Its events go to their
 // campaign's grain: sim's straight from its timers, webhook's through
 // POST /call/{id}/event/ (the verifier returned).
-func (n *Node) startProvider(cfg Config, clock dialerd.Clock, deps *actors.Deps, node *cluster.Node) (dhttp.EventVerifier, error) {
+func (n *Node) startProvider(cfg Config, clock dialerd.Clock, deps *actors.Deps, node *cluster.Node, nodeID string) (dhttp.EventVerifier, error) {
 	base := cfg.EventsBase
 	if base == "" {
 		base = "http://" + cfg.HTTP
@@ -55,7 +55,7 @@ func (n *Node) startProvider(cfg Config, clock dialerd.Clock, deps *actors.Deps,
 	switch cfg.Provider {
 	case "webhook":
 		// The platform lives in real time whatever the node's clock.
-		w, err := webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Sink: sink, Logger: n.log})
+		w, err := webhook.New(webhook.Config{URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Sink: sink, Logger: n.log, Node: nodeID})
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +142,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 	}
 	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain, Request: node.Request,
 		Loaders: make(chan struct{}, concurrentUploads)}
-	events, err := n.startProvider(cfg, clock, deps, node)
+	events, err := n.startProvider(cfg, clock, deps, node, nodeID)
 	if err != nil {
 		store.Close()
 		return nil, err

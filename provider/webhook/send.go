@@ -68,13 +68,26 @@ func (w *Webhook) post(t *task, target string) (int, error) {
 	defer cancel()
 	timer := w.cfg.Clock.AfterFunc(w.cfg.RequestTimeout, cancel)
 	defer timer.Stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(t.body))
+	var body io.Reader = bytes.NewReader(t.body)
+	if t.op == opPlace && t.fence != nil {
+		// Asked again as the body goes out, once the connection is
+		// there: a node frozen while it connected must not send the
+		// place when it thaws. Cut off here, the request is incomplete,
+		// and its signature covers the whole body: no platform can take
+		// it for a place.
+		body = &fencedBody{r: bytes.NewReader(t.body), fence: t.fence}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
 	if err != nil {
 		return 0, err
 	}
+	req.ContentLength = int64(len(t.body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Dialerd-Signature", Sign(w.cfg.Secret, w.cfg.Clock.Now(), t.body))
 	req.Header.Set("Idempotency-Key", url.PathEscape(t.call)+"/"+t.op.String())
+	if w.cfg.Node != "" {
+		req.Header.Set("X-Dialerd-Node", w.cfg.Node)
+	}
 	resp, err := w.cfg.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && w.ctx.Err() == nil {
@@ -140,4 +153,22 @@ func (w *Webhook) sleep(d time.Duration) bool {
 		timer.Stop()
 		return false
 	}
+}
+
+// fencedBody is a place's body that asks its fence before its first byte
+// is read.
+type fencedBody struct {
+	r       *bytes.Reader
+	fence   func() error
+	checked bool
+}
+
+func (b *fencedBody) Read(p []byte) (int, error) {
+	if !b.checked {
+		b.checked = true
+		if err := b.fence(); err != nil {
+			return 0, fmt.Errorf("fenced: %w", err)
+		}
+	}
+	return b.r.Read(p)
 }

@@ -52,6 +52,9 @@ type Config struct {
 	Clock dialerd.Clock
 	// Logger receives failed requests; nil discards.
 	Logger *slog.Logger
+	// Node names the sending node (header X-Dialerd-Node): a platform's
+	// logs then say which node of a cluster placed a call.
+	Node string
 	// Client sends the requests; nil: one that does not follow redirects
 	// and times out after RequestTimeout.
 	Client *http.Client

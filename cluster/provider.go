@@ -74,7 +74,21 @@ type Provider struct {
 	mu        sync.Mutex
 	closed    bool
 	lastSaved string
+
+	// known are the gossip addresses of every peer seen, with when it was
+	// last seen alive: memberlist forgets a dead node after a while, and
+	// two sides of a healed partition that both gave the other up never
+	// gossip again. Like serf's reconnect, the loop tries to join the
+	// ones not alive now, until reconnectTimeout after they were last seen.
+	known      map[string]time.Time
+	rejoining  atomic.Bool
+	lastRejoin time.Time
 }
+
+const (
+	reconnectEvery   = 5 * time.Second
+	reconnectTimeout = 24 * time.Hour
+)
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
 
@@ -236,6 +250,7 @@ func (p *Provider) loop() {
 				}
 			}
 			p.publish()
+			p.reconnect()
 		}
 	}
 }
@@ -255,6 +270,12 @@ func (p *Provider) publish() {
 			continue
 		}
 		members = append(members, &cluster.Member{Id: m.ID, Host: host, Port: int32(port), Kinds: m.Kinds})
+		if m.Gossip != "" && m.Gossip != p.cfg.Advertise {
+			if p.known == nil {
+				p.known = map[string]time.Time{}
+			}
+			p.known[m.Gossip] = time.Now()
+		}
 		peers[m.Node] = Peer{ID: shardmap.NodeID(m.Node), RaftAddr: m.Raft, Actor: m.Actor, HTTP: m.HTTP, Leaving: m.Leaving}
 	}
 	p.peers.Store(&peers)
@@ -263,6 +284,44 @@ func (p *Provider) publish() {
 	if p.cfg.OnPeers != nil {
 		p.cfg.OnPeers(p.Peers())
 	}
+}
+
+// reconnect tries, in the background, to join the peers seen before that
+// are not alive now (a healed partition, a node restarted elsewhere).
+func (p *Provider) reconnect() {
+	now := time.Now()
+	if now.Sub(p.lastRejoin) < reconnectEvery || p.rejoining.Load() {
+		return
+	}
+	p.lastRejoin = now
+	alive := map[string]bool{}
+	for _, n := range p.ml.Members() {
+		var m nodeMeta
+		if json.Unmarshal(n.Meta, &m) == nil {
+			alive[m.Gossip] = true
+		}
+	}
+	var lost []string
+	for addr, seen := range p.known {
+		switch {
+		case alive[addr]:
+		case now.Sub(seen) > reconnectTimeout:
+			delete(p.known, addr)
+		default:
+			lost = append(lost, addr)
+		}
+	}
+	if len(lost) == 0 {
+		return
+	}
+	sort.Strings(lost)
+	p.rejoining.Store(true)
+	go func() {
+		defer p.rejoining.Store(false)
+		if n, err := p.ml.Join(lost); err == nil && n > 0 {
+			p.log.Info("reconnected to peers", "contacted", n, "tried", lost)
+		}
+	}()
 }
 
 func (p *Provider) signal() {

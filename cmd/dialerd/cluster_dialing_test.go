@@ -21,16 +21,23 @@ import (
 	"github.com/dialerd/dialerd/provider"
 )
 
-// dialingCluster is three nodes on one virtual timeline (×120: a wall
-// second is two minutes) dialling campaign "ha" from an uploaded list.
-// min_time_between_calls (an hour) is longer than a hand-over takes in
-// virtual time (≈ 8 s of wall time, 16 min), so a prospect whose call was
-// in flight at a node's death and is dialled again at the take-over
-// breaks it.
+// dialingCluster is three nodes on one virtual timeline dialling campaign
+// "ha" from an uploaded list. At ×120 min_time_between_calls (an hour) is
+// longer than a take-over after a kill takes in virtual time (≈ 8 s of
+// wall time, 16 min), so a prospect whose call was in flight at a node's
+// death and is dialled again at the take-over breaks it.
 type dialingCluster struct {
 	nodes    []*nodetest.Node
 	accepted int
 	list     string
+	start    time.Time // virtual time at anchor
+	anchor   time.Time
+	speed    float64
+}
+
+// virtual is the cluster's clock reading at wall time w.
+func (dc *dialingCluster) virtual(w time.Time) time.Time {
+	return dc.start.Add(time.Duration(float64(w.Sub(dc.anchor)) * dc.speed))
 }
 
 const (
@@ -38,13 +45,14 @@ const (
 	haMaxCalls   = 3
 )
 
-func startDialingCluster(t *testing.T, extra ...string) *dialingCluster {
+func startDialingCluster(t *testing.T, speed float64, rows int, extra ...string) *dialingCluster {
 	t.Helper()
+	dc := &dialingCluster{start: time.Date(2026, 3, 9, 13, 30, 0, 0, time.UTC), anchor: time.Now().UTC(), speed: speed}
 	// Monday 2026-03-09 13:30 UTC: 09:30 in New York, before the window
 	// opens in the west; the anchor puts every node, and every restart,
 	// on the same timeline.
-	args := append([]string{"--clock", "virtual", "--clock-speed", "120", "--clock-start", "2026-03-09T13:30:00Z",
-		"--clock-anchor", time.Now().UTC().Format(time.RFC3339Nano)}, extra...)
+	args := append([]string{"--clock", "virtual", "--clock-speed", fmt.Sprint(speed), "--clock-start", dc.start.Format(time.RFC3339),
+		"--clock-anchor", dc.anchor.Format(time.RFC3339Nano)}, extra...)
 	nodes := nodetest.StartCluster(t, 3, nodetest.Options{BootstrapToken: boot, Args: args})
 	admin := client{t: t, url: nodes[0].URL, token: boot}
 	expect(t, admin.do("PUT", "/api/v/agent/ha-team/", `{"seats": 6}`), 200)
@@ -54,11 +62,11 @@ func startDialingCluster(t *testing.T, extra ...string) *dialingCluster {
 		haMaxCalls, int(haMinBetween/time.Minute))), 201)
 	r := admin.do("POST", "/api/v/list/", `{"name": "HA list", "campaign": "ha"}`)
 	expect(t, r, 201)
-	dc := &dialingCluster{nodes: nodes, list: r.JSON(t)["uuid"].(string)}
+	dc.nodes, dc.list = nodes, r.JSON(t)["uuid"].(string)
 	var csv strings.Builder
 	// Few enough that every prospect is dialled within the run: a
 	// prospect put back too early at a take-over is dialled again.
-	if _, err := prospectgen.Write(&csv, 80, 21); err != nil {
+	if _, err := prospectgen.Write(&csv, rows, 21); err != nil {
 		t.Fatal(err)
 	}
 	up := waitUpload(t, admin, uploadCSV(t, admin, "ha-list", []byte(csv.String()), "true"))
@@ -222,7 +230,7 @@ func (dc *dialingCluster) checkProspects(t *testing.T, via *nodetest.Node) {
 // closed as unknown and their prospects wait min_time_between_calls; the
 // call log read afterwards keeps every rule, and every prospect is there.
 func TestClusterDialingSurvivesOwnerKill9(t *testing.T) {
-	dc := startDialingCluster(t)
+	dc := startDialingCluster(t, 120, 80)
 	owner := dc.owner(t, dc.nodes[0], "campaign/ha")
 	survivors := without(dc.nodes, owner)
 	before, _ := waitAttempts(t, survivors[0], 30, 60*time.Second)
@@ -369,7 +377,7 @@ func TestClusterFrozenOwnerPlacesNothing(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(cancel)
 
-	dc := startDialingCluster(t, "--provider", "webhook", "--webhook-url", srv.URL, "--webhook-secret", secret)
+	dc := startDialingCluster(t, 120, 80, "--provider", "webhook", "--webhook-url", srv.URL, "--webhook-secret", secret)
 	urls := []string{}
 	for _, n := range dc.nodes {
 		urls = append(urls, n.URL)
@@ -426,4 +434,77 @@ func TestClusterFrozenOwnerPlacesNothing(t *testing.T) {
 	expect(t, via.do("PATCH", "/api/v/campaign/ha/", `{"paused": true}`), 200)
 	time.Sleep(2 * time.Second)
 	checkHALog(t, allCalls(t, via, "ha"))
+}
+
+// waitIdle waits until campaign ha has no call in progress.
+func waitIdle(t *testing.T, via *nodetest.Node, within time.Duration) {
+	t.Helper()
+	c := client{t: t, url: via.URL, token: boot}
+	deadline := time.Now().Add(within)
+	for {
+		s := getStatus(t, c, "ha")
+		if s.Calls.Ringing+s.Calls.Connected+s.Calls.Queued == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("calls still in progress after %v: %+v", within, s.Calls)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Every node restarted in turn (SIGTERM, then started again on its data)
+// while the campaign dials (×30: a tick of 2 s is 67 ms of wall time):
+// dialling goes on through each restart, the owner's graceful leave hands
+// the campaign over, and the call log keeps every rule.
+func TestClusterRollingRestartWhileDialing(t *testing.T) {
+	dc := startDialingCluster(t, 30, 400)
+	n0 := dc.nodes[0]
+	count, _ := waitAttempts(t, n0, 15, 60*time.Second)
+	type stop struct {
+		at       time.Time
+		owner    bool
+		took     time.Duration
+		restarts time.Duration
+	}
+	var stops []stop
+	for i, n := range dc.nodes {
+		other := dc.nodes[(i+1)%len(dc.nodes)]
+		owned := dc.owner(t, other, "campaign/ha") == n
+		began := time.Now()
+		if err := n.Stop(); err != nil {
+			t.Fatalf("SIGTERM %s: %v", n.HTTP, err)
+		}
+		took := time.Since(began)
+		n.Restart()
+		nodetest.WaitReady(t, dc.nodes, 60*time.Second)
+		stops = append(stops, stop{at: began, owner: owned, took: took, restarts: time.Since(began)})
+		count, _ = waitAttempts(t, other, count+5, 60*time.Second)
+	}
+	via := client{t: t, url: n0.URL, token: boot}
+	expect(t, via.do("PATCH", "/api/v/campaign/ha/", `{"paused": true}`), 200)
+	waitIdle(t, n0, 60*time.Second)
+	calls := allCalls(t, via, "ha")
+	checkHALog(t, calls)
+	dc.checkProspects(t, n0)
+
+	// The longest pause in placing around each SIGTERM, from the log (an
+	// upper bound on the hand-over's: six seats talking also pause it).
+	starts := make([]time.Time, len(calls))
+	for i, c := range calls {
+		starts[i] = c.StartedAt
+	}
+	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
+	for i, st := range stops {
+		from, to := dc.virtual(st.at), dc.virtual(st.at.Add(st.restarts))
+		var gap time.Duration
+		for k := 1; k < len(starts); k++ {
+			if starts[k].After(from) && starts[k-1].Before(to) {
+				gap = max(gap, starts[k].Sub(starts[k-1]))
+			}
+		}
+		t.Logf("node %d: SIGTERM took %v, back and settled after %v, owned the campaign: %v; longest pause in placing meanwhile %v virtual = %v of wall time",
+			i, st.took.Round(time.Millisecond), st.restarts.Round(time.Millisecond), st.owner, gap.Round(time.Second), (time.Duration(float64(gap) / dc.speed)).Round(time.Millisecond))
+	}
+	t.Logf("%d calls in the log", len(calls))
 }

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dialerd/dialerd/bench/prospectgen"
 	"github.com/dialerd/dialerd/internal/nodetest"
 )
 
@@ -88,7 +92,7 @@ func setupNetns(t *testing.T, n int) (names, ips []string) {
 	return names, ips
 }
 
-func startInNetns(t *testing.T, ns, ip string, join []string) *netnsHost {
+func startInNetns(t *testing.T, ns, ip string, join []string, extra ...string) *netnsHost {
 	t.Helper()
 	h := &netnsHost{t: t, ns: ns, ip: ip, log: &bytes.Buffer{}, done: make(chan struct{})}
 	args := []string{"netns", "exec", ns, nodetest.Binary(t),
@@ -97,6 +101,7 @@ func startInNetns(t *testing.T, ns, ip string, join []string) *netnsHost {
 	for _, j := range join {
 		args = append(args, "--join", j)
 	}
+	args = append(args, extra...)
 	h.cmd = exec.Command("ip", args...)
 	w := lockedBuf{&h.mu, h.log}
 	h.cmd.Stdout, h.cmd.Stderr = w, w
@@ -172,7 +177,10 @@ func TestPartitionMinorityRefusesWrites(t *testing.T) {
 		r := cl(hs[i%3]).do("POST", "/api/v/campaign/", fmt.Sprintf(`{"name": "part %d", "workspace": "ws_p"}`, i))
 		expect(t, r, 201)
 	}
-	minority, majority := hs[2], hs[:2]
+	// The first node: the Raft leader, and the one started without
+	// --join. Healed, it must find the others again by itself (it once
+	// never did: both sides had given the other up).
+	minority, majority := hs[0], hs[1:]
 	cut(t, hs, minority, true)
 	cutAt := time.Now()
 
@@ -249,4 +257,153 @@ func TestPartitionMinorityRefusesWrites(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A partition cuts the node dialling a campaign off from the other two:
+// the majority side takes the campaign over and dials on; the cut-off
+// node stops placing calls within its read lease (2 s) and, from the
+// platform's record, sends nothing at its old epoch once the new owner's
+// epoch arrived; after healing, the call log keeps every rule.
+func TestPartitionMinorityStopsDialling(t *testing.T) {
+	names, ips := setupNetns(t, 3)
+	const secret = "whsec_part_0123456789abcdef0123456789abcdef"
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &fencePlatform{t: t, secret: secret, ctx: ctx, client: &http.Client{Timeout: 2 * time.Second}}
+	t.Cleanup(p.wg.Wait)
+	host := ips[0][:strings.LastIndex(ips[0], ".")] + ".254"
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: p}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	t.Cleanup(cancel)
+
+	start, anchor := "2026-03-09T13:30:00Z", time.Now().UTC().Format(time.RFC3339Nano)
+	extra := []string{"--clock", "virtual", "--clock-speed", "120", "--clock-start", start, "--clock-anchor", anchor,
+		"--provider", "webhook", "--webhook-url", srv.URL, "--webhook-secret", secret}
+	var hs []*netnsHost
+	hs = append(hs, startInNetns(t, names[0], ips[0], nil, extra...))
+	waitReady(t, hs, 30*time.Second)
+	for i := 1; i < 3; i++ {
+		hs = append(hs, startInNetns(t, names[i], ips[i], []string{ips[0] + ":7946"}, extra...))
+	}
+	waitReady(t, hs, 60*time.Second)
+	urls := []string{hs[0].url(), hs[1].url(), hs[2].url()}
+	p.live.Store(&urls)
+	admin := client{t: t, url: hs[0].url(), token: boot}
+	expect(t, admin.do("PUT", "/api/v/agent/ha-team/", `{"seats": 6}`), 200)
+	expect(t, admin.do("POST", "/api/v/campaign/", fmt.Sprintf(`{"name": "HA", "agent_id": "ha-team", "call_ratio": 2,
+		"max_number_calls": %d, "min_time_between_calls": %d, "dialer_interval": 2,
+		"earliest_prospect_time": "09:00", "latest_prospect_time": "20:00", "max_wait_time": 30, "wrap_up_time": 2}`,
+		haMaxCalls, int(haMinBetween/time.Minute))), 201)
+	expect(t, admin.do("POST", "/api/v/list/", `{"name": "HA list", "campaign": "ha"}`), 201)
+	var csv strings.Builder
+	if _, err := prospectgen.Write(&csv, 200, 21); err != nil {
+		t.Fatal(err)
+	}
+	if up := waitUpload(t, admin, uploadCSV(t, admin, "ha-list", []byte(csv.String()), "true")); up.Status != "completed" {
+		t.Fatalf("upload: %s", up.counts())
+	}
+
+	// Who dials it; wait for some calls.
+	r := admin.do("GET", "/api/v/cluster/?identity=campaign/ha", "")
+	expect(t, r, 200)
+	var info struct {
+		Identity struct {
+			Owner     string `json:"owner"`
+			OwnerHTTP string `json:"owner_http"`
+		} `json:"identity"`
+	}
+	json.Unmarshal(r.Body, &info)
+	var minority *netnsHost
+	var majority []*netnsHost
+	for _, h := range hs {
+		if h.ip+":8080" == info.Identity.OwnerHTTP {
+			minority = h
+		} else {
+			majority = append(majority, h)
+		}
+	}
+	if minority == nil {
+		t.Fatalf("campaign/ha owned by %s", info.Identity.OwnerHTTP)
+	}
+	status := func(h *netnsHost) int {
+		c := &http.Client{Timeout: 2 * time.Second}
+		req, _ := http.NewRequest("GET", h.url()+"/api/v/campaign/ha/status/", nil)
+		req.Header.Set("Cookie", "access_token="+boot)
+		res, err := c.Do(req)
+		if err != nil {
+			return -1
+		}
+		defer res.Body.Close()
+		var s statusDoc
+		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&s) != nil {
+			return -1
+		}
+		return s.Attempts30d
+	}
+	waitFor := func(h *netnsHost, n int, within time.Duration) int {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			if a := status(h); a > n {
+				return a
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("attempts not past %d through %s within %v", n, h.ns, within)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	before := waitFor(majority[0], 20, 60*time.Second)
+
+	live := []string{majority[0].url(), majority[1].url()}
+	p.live.Store(&live)
+	cut(t, hs, minority, true)
+	cutAt := time.Now()
+	waitFor(majority[0], before+10, 60*time.Second)
+	tookOver := time.Since(cutAt)
+	time.Sleep(5 * time.Second) // the cut-off node, believing itself the owner, has time to try
+	cut(t, hs, minority, false)
+	healed := time.Now()
+	p.live.Store(&urls)
+	waitReady(t, hs, 60*time.Second)
+
+	places := p.seen()
+	var epochs []uint64
+	cutOff := 0
+	for _, pl := range places {
+		if len(epochs) == 0 || epochs[len(epochs)-1] != pl.epoch {
+			epochs = append(epochs, pl.epoch)
+		}
+		if pl.stale {
+			t.Errorf("%s placed %s at epoch %d after a place at a higher epoch", pl.node, pl.call, pl.epoch)
+		}
+		if pl.node == info.Identity.Owner && pl.at.After(cutAt.Add(3*time.Second)) && pl.at.Before(healed) {
+			cutOff++
+			t.Errorf("the cut-off node placed %s %v after the cut", pl.call, pl.at.Sub(cutAt).Round(time.Millisecond))
+		}
+	}
+	if len(epochs) < 2 {
+		t.Fatalf("places all at epochs %v: the campaign never moved", epochs)
+	}
+	t.Logf("%d places; epochs in arrival order %v; majority dialling %v after the cut; %d places by the cut-off node while cut (after its lease)",
+		len(places), epochs, tookOver.Round(time.Millisecond), cutOff)
+
+	// Pause (retried while the campaign moves back after the heal).
+	via := client{t: t, url: majority[0].url(), token: boot}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		r := via.do("PATCH", "/api/v/campaign/ha/", `{"paused": true}`)
+		if r.Status == 200 {
+			break
+		}
+		if r.Status != 503 || time.Now().After(deadline) {
+			expect(t, r, 200)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	checkHALog(t, allCalls(t, via, "ha"))
 }

@@ -48,8 +48,19 @@ type uploads struct {
 	// stored so far: an upload found receiving that is not in it was cut
 	// off by a crash or a hand-over, and is dropped.
 	receiving map[string]map[int]int
-	running   map[string]context.CancelFunc
+	// heard is when each upload being received last sent a chunk: one
+	// silent for ReceiveIdle lost its sender (the node streaming it died)
+	// and is dropped; the client, never answered, sends the file again.
+	heard   map[string]time.Time
+	running map[string]context.CancelFunc
 }
+
+// ReceiveIdle bounds the silence between two chunks of an upload being
+// received, in wall time (it is about a network stream, not the node's
+// possibly virtual clock): the front end stores a chunk per 256 KiB of
+// body, so only a dead sender — or a client stalled this long, whose read
+// timeout has ended it anyway — is this quiet.
+const ReceiveIdle = 10 * time.Minute
 
 func (u *uploads) init(ctx actor.Context) {
 	u.root, u.self = ctx.ActorSystem().Root, ctx.Self()
@@ -59,6 +70,7 @@ func (u *uploads) init(ctx actor.Context) {
 func (u *uploads) forget() {
 	u.byID = map[string]*dialerd.Upload{}
 	u.receiving = map[string]map[int]int{}
+	u.heard = map[string]time.Time{}
 	if u.running == nil {
 		u.running = map[string]context.CancelFunc{}
 	}
@@ -157,6 +169,7 @@ func (g *listGrain) beginUpload(body []byte) error {
 		return err
 	}
 	g.uploads.receiving[up.UUID] = map[int]int{}
+	g.uploads.heard[up.UUID] = dialerd.Stopwatch()
 	return nil
 }
 
@@ -184,6 +197,7 @@ func (g *listGrain) storeChunk(id string, n int, data []byte) error {
 		return err
 	}
 	chunks[n] = len(data)
+	g.uploads.heard[id] = dialerd.Stopwatch()
 	return nil
 }
 
@@ -215,6 +229,7 @@ func (g *listGrain) commitUpload(id string, nChunks int, dedupe bool, body []byt
 		return nil, err
 	}
 	delete(g.uploads.receiving, id)
+	delete(g.uploads.heard, id)
 	g.startLoader(&next)
 	return json.Marshal(&next)
 }
@@ -254,6 +269,7 @@ func (g *listGrain) dropUpload(id string) error {
 	}
 	delete(g.uploads.byID, id)
 	delete(g.uploads.receiving, id)
+	delete(g.uploads.heard, id)
 	return nil
 }
 
@@ -323,6 +339,12 @@ func (g *listGrain) resumeUploads() error {
 			continue
 		}
 		if _, ok := g.uploads.receiving[id]; ok {
+			if silent := time.Since(g.uploads.heard[id]); silent > ReceiveIdle {
+				g.log.Info("dropping an upload whose sender went silent", "upload", id, "silent", silent)
+				if err := g.dropUpload(id); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		up, err := g.upload(id)

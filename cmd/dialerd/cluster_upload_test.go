@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,4 +156,103 @@ func TestClusterUploadSurvivesOwnerKill9(t *testing.T) {
 	if len(phones) != stats.Accepted {
 		t.Fatalf("the list holds %d prospects, want %d", len(phones), stats.Accepted)
 	}
+}
+
+// The node receiving an upload dies while the file streams in, before it
+// answered: the client, never told the file was received, sends it again
+// through another node, and the list ends with the file's prospects
+// exactly once (what the dead node had stored of the first attempt was
+// never committed, so never ingested).
+func TestClusterUploadReceiverKilledRetried(t *testing.T) {
+	nodes := nodetest.StartCluster(t, 3, nodetest.Options{BootstrapToken: boot})
+	must(t, nodes[0], "POST", "/api/v/campaign/", `{"name": "Receiver Kill", "workspace": "ws_rk"}`, 201)
+	list := field(must(t, nodes[0], "POST", "/api/v/list/", `{"name": "RK", "campaign": "receiver-kill"}`, 201).Body, "uuid")
+	dc := &dialingCluster{nodes: nodes, list: list}
+	owner := dc.owner(t, nodes[0], "list/"+list)
+	others := without(nodes, owner)
+	receiver, retryVia := others[0], others[1]
+
+	const rows, seed = 30_000, 9
+	var file bytes.Buffer
+	stats, err := prospectgen.Write(&file, rows, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First attempt: half the file through the receiver, then it dies.
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	req, _ := http.NewRequest("POST", receiver.URL+"/api/v/upload/"+list+"/", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Cookie", "access_token="+boot)
+	answered := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			err = fmt.Errorf("answered %d %s", res.StatusCode, b)
+		}
+		answered <- err
+	}()
+	fw, _ := mw.CreateFormFile("file", "rk.csv")
+	half := file.Len() / 2
+	if _, err := fw.Write(file.Bytes()[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the receiver stores the chunks it has
+	receiver.Kill()
+	pw.CloseWithError(fmt.Errorf("the receiver died"))
+	if err := <-answered; err == nil || strings.Contains(err.Error(), "answered 201") {
+		t.Fatalf("first attempt: %v", err)
+	}
+
+	// The retry, through another node.
+	var body bytes.Buffer
+	mw = multipart.NewWriter(&body)
+	fw, _ = mw.CreateFormFile("file", "rk.csv")
+	fw.Write(file.Bytes())
+	mw.Close()
+	var created []byte
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		req, _ := http.NewRequest("POST", retryVia.URL+"/api/v/upload/"+list+"/", bytes.NewReader(body.Bytes()))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Cookie", "access_token="+boot)
+		res, err := clusterHTTP.Do(req)
+		if err == nil {
+			created, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode == 201 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retry not accepted within 30 s: %v %s", err, created)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	path := "/api/v/upload/" + field(created, "uuid") + "/"
+	var final map[string]any
+	for deadline := time.Now().Add(60 * time.Second); final == nil; time.Sleep(100 * time.Millisecond) {
+		r, err := send(retryVia, "", "GET", path, "", 3*time.Second)
+		if err == nil && r.Status == 200 {
+			var st map[string]any
+			json.Unmarshal(r.Body, &st)
+			switch st["status"] {
+			case "completed":
+				final = st
+			case "failed":
+				send(retryVia, "", "POST", path+"retry/", "", 3*time.Second)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retried upload not completed within 60 s")
+		}
+	}
+	for name, want := range map[string]int{"accepted": stats.Accepted, "duplicates": stats.Duplicates, "invalid": stats.Invalid, "rows_seen": stats.Rows} {
+		if got := int(final[name].(float64)); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+	dc.accepted = stats.Accepted
+	dc.checkProspects(t, retryVia)
 }

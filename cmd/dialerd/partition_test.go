@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +60,8 @@ func sh(t *testing.T, args ...string) {
 	}
 }
 
+var netnsCalls atomic.Int64
+
 // setupNetns makes n namespaces dn<pid>-<i> with addresses 10.77.<k>.i on a
 // bridge that also carries the test host's 10.77.<k>.254. Everything is
 // removed at cleanup.
@@ -69,8 +72,11 @@ func setupNetns(t *testing.T, n int) (names, ips []string) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("iproute2 (ip) not installed")
 	}
-	tag := fmt.Sprintf("%d", os.Getpid()%10000)
-	subnet := fmt.Sprintf("10.77.%d", os.Getpid()%200+20)
+	// Unique per call: a namespace's deletion, and its veth's, finish in
+	// the background, so the next test must not reuse the names.
+	k := netnsCalls.Add(1)
+	tag := fmt.Sprintf("%d%d", os.Getpid()%1000, k)
+	subnet := fmt.Sprintf("10.77.%d", (os.Getpid()+int(k)*37)%200+20)
 	br := "brd" + tag
 	sh(t, "ip", "link", "add", br, "type", "bridge")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", br).Run() })

@@ -6,6 +6,7 @@
 //	go run ./bench/cmd/bench -scenario upload [-rows 1000000]
 //	go run ./bench/cmd/bench -scenario dialing [-rows 1000000] [-duration 60s] [-speed 600] [-seats 3000] [-call-ratio 2]
 //	go run ./bench/cmd/bench -scenario campaigns [-campaigns 10000] [-duration 60s]
+//	go run ./bench/cmd/bench -scenario failover [-rows 200000] [-duration 30s] [-speed 600] [-seats 1000] [-call-ratio 2] [-kills 3]
 package main
 
 import (
@@ -23,20 +24,34 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload, dialing, campaigns")
-	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s unless given)")
+	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload, dialing, campaigns, failover")
+	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s, failover: 30s unless given)")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
-	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload and dialing scenarios send")
-	speed := flag.Float64("speed", 600, "dialing: virtual clock speed (× wall time)")
-	seats := flag.Int("seats", 3000, "dialing: seats of the campaign's agent")
-	ratio := flag.Float64("call-ratio", 2, "dialing: the campaign's call_ratio")
+	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload, dialing and failover scenarios send (failover: 200000 unless given)")
+	speed := flag.Float64("speed", 600, "dialing, failover: virtual clock speed (× wall time)")
+	seats := flag.Int("seats", 3000, "dialing, failover: seats of the campaign's agent (failover: 1000 unless given)")
+	ratio := flag.Float64("call-ratio", 2, "dialing, failover: the campaign's call_ratio")
 	campaigns := flag.Int("campaigns", 10_000, "campaigns: active campaigns on the node")
+	kills := flag.Int("kills", 3, "failover: kill -9s of the campaign's owner in the R = 3 cluster")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
 	flag.Parse()
-	durationSet := false
-	flag.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
-	if !durationSet && (*scenario == "dialing" || *scenario == "campaigns") {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["duration"] && (*scenario == "dialing" || *scenario == "campaigns") {
 		*duration = 60 * time.Second
+	}
+	if *scenario == "failover" {
+		// Three nodes share the machine's cores (-speed 600 and
+		// -call-ratio 2 are the defaults already).
+		if !set["rows"] {
+			*rows = 200_000
+		}
+		if !set["duration"] {
+			*duration = 30 * time.Second
+		}
+		if !set["seats"] {
+			*seats = 1000
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -56,6 +71,8 @@ func main() {
 		section, err = runDialing(ctx, h, *rows, *duration, *speed, *seats, *ratio)
 	case "campaigns":
 		section, err = runCampaigns(ctx, h, *campaigns, *duration)
+	case "failover":
+		section, err = runFailover(ctx, h, *rows, *duration, *speed, *seats, *ratio, *kills)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

@@ -59,8 +59,11 @@ type failoverResult struct {
 	// either run did not finish its window).
 	Ratio    float64        `json:"ratio_r3_r1"`
 	KillRuns []failoverKill `json:"kill_runs"` // in the R = 3 cluster, after its window
-	Median   time.Duration  `json:"median_resumed_ns"`
-	Error    string         `json:"error,omitempty"`
+	// LeaveRuns are graceful leaves (SIGTERM) of the owner, after the kills.
+	Leaves    int             `json:"leaves"`
+	LeaveRuns []failoverLeave `json:"leave_runs"`
+	Median    time.Duration   `json:"median_resumed_ns"`
+	Error     string          `json:"error,omitempty"`
 }
 
 // failoverRun is one cluster's dialling window.
@@ -112,6 +115,112 @@ type failoverKill struct {
 	// (nodetest.WaitReady), then until attempts rise again.
 	BackReady time.Duration `json:"back_ready_ns"`
 	Rising    time.Duration `json:"rising_ns"`
+}
+
+// failoverLeave is one SIGTERM of the campaign's owner: it hands its
+// shards over, then stops. Dialling should not stop for more than a tick
+// or two; Stall is the longest time attempts_30d did not rise, read every
+// failoverPoll through a survivor from the SIGTERM until the node exited
+// and dialling was seen rising for a second more.
+type failoverLeave struct {
+	Victim      int           `json:"victim"`
+	Via         int           `json:"via"`
+	Exited      time.Duration `json:"exited_ns"` // SIGTERM → process gone
+	Stall       time.Duration `json:"stall_ns"`
+	Baseline    time.Duration `json:"baseline_ns"` // the longest stall over as long just before the SIGTERM
+	FailedReads int           `json:"failed_reads"`
+	NewOwner    int           `json:"new_owner"`
+}
+
+// longestStall polls attempts through via for d and returns the longest
+// time they did not rise, and the reads that failed.
+func longestStall(ctx context.Context, via *nodetest.Node, slug string, d time.Duration, until func() bool) (time.Duration, int, error) {
+	start := dialerd.Stopwatch()
+	last, lastRise := -1, start
+	var stall time.Duration
+	failed := 0
+	for {
+		s, err := quickStatus(via.URL, slug)
+		now := dialerd.Stopwatch()
+		switch {
+		case err != nil:
+			failed++
+		case last < 0:
+			last, lastRise = s.Attempts30d, now
+		case s.Attempts30d > last:
+			stall = max(stall, now.Sub(lastRise))
+			last, lastRise = s.Attempts30d, now
+		}
+		stall = max(stall, now.Sub(lastRise))
+		if now.Sub(start) > d && (until == nil || until()) {
+			return stall, failed, nil
+		}
+		if now.Sub(start) > failoverWithin {
+			return stall, failed, fmt.Errorf("dialling not seen rising within %s", failoverWithin)
+		}
+		if err := sleepCtx(ctx, failoverPoll); err != nil {
+			return stall, failed, err
+		}
+	}
+}
+
+// leaveOwner sends SIGTERM to the campaign's owner and measures the
+// longest pause in dialling while it hands over and stops, against the
+// longest over as long before it; then restarts it.
+func leaveOwner(ctx context.Context, h *harness, nodes []*nodetest.Node, slug string, logs *clusterLog) (failoverLeave, error) {
+	l := failoverLeave{Victim: -1, Via: -1, NewOwner: -1}
+	victim, err := ownerOf(nodes, nodes[0], slug)
+	if err != nil {
+		return l, err
+	}
+	l.Victim, l.Via = victim, (victim+1)%len(nodes)
+	via := nodes[l.Via]
+	if l.Baseline, _, err = longestStall(ctx, via, slug, 3*time.Second, nil); err != nil {
+		return l, fmt.Errorf("before the SIGTERM: %w", err)
+	}
+	sent := dialerd.Stopwatch()
+	done := make(chan struct{})
+	go func() {
+		nodes[victim].Stop()
+		l.Exited = time.Since(sent)
+		close(done)
+	}()
+	exited := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	var exitedAt time.Time
+	l.Stall, l.FailedReads, err = longestStall(ctx, via, slug, time.Second, func() bool {
+		if exited() && exitedAt.IsZero() {
+			exitedAt = dialerd.Stopwatch()
+		}
+		return !exitedAt.IsZero() && time.Since(exitedAt) > time.Second
+	})
+	<-done
+	if err != nil {
+		return l, err
+	}
+	if o, err := ownerOf(nodes, via, slug); err == nil {
+		l.NewOwner = o
+	}
+	logs.restarting(victim)
+	var seeds []string
+	for i, n := range nodes {
+		if i != victim {
+			seeds = append(seeds, n.Gossip)
+		}
+	}
+	nodes[victim].SetJoin(seeds)
+	nodes[victim].Restart()
+	nodetest.WaitReady(h, nodes, failoverWithin)
+	if _, _, err := longestStall(ctx, via, slug, time.Second, nil); err != nil {
+		return l, fmt.Errorf("after the restart: %w", err)
+	}
+	return l, nil
 }
 
 // clusterLog follows the logs of a cluster's nodes across restarts: a
@@ -206,7 +315,7 @@ func countLog(log string, marks []logMark) (warn, errs logLines) {
 		l.ByPhase[phase]++
 		// The start's are a cluster's usual; the kills' and the stop's
 		// are the nodes noticing a peer gone.
-		if phase != "start" && phase != "kills" && phase != "stop" && len(l.First) < 5 {
+		if phase != "start" && phase != "kills" && phase != "leaves" && phase != "stop" && len(l.First) < 5 {
 			if len(line) > 400 {
 				line = line[:400] + "…"
 			}
@@ -221,11 +330,11 @@ func countLog(log string, marks []logMark) (warn, errs logLines) {
 // R = 3, then on a fresh cluster with R = 1; and in the R = 3 cluster,
 // after its window, the time from kill -9 of the campaign's owner to
 // dialling resumed, kills times.
-func runFailover(ctx context.Context, h *harness, rows int, d time.Duration, speed float64, seats int, ratio float64, kills int) (string, error) {
+func runFailover(ctx context.Context, h *harness, rows int, d time.Duration, speed float64, seats int, ratio float64, kills, leaves int) (string, error) {
 	res := failoverResult{
-		Command: fmt.Sprintf("make bench BENCHFLAGS='-scenario failover -rows %d -duration %s -speed %g -seats %d -call-ratio %g -kills %d'", rows, d, speed, seats, ratio, kills),
+		Command: fmt.Sprintf("make bench BENCHFLAGS='-scenario failover -rows %d -duration %s -speed %g -seats %d -call-ratio %g -kills %d -leaves %d'", rows, d, speed, seats, ratio, kills, leaves),
 		Machine: machine(), Date: dialerd.Stopwatch().UTC().Format(time.RFC3339), LoadAvg: loadAvg(),
-		Rows: rows, Speed: speed, Seats: seats, CallRatio: ratio, Duration: d, Kills: kills,
+		Rows: rows, Speed: speed, Seats: seats, CallRatio: ratio, Duration: d, Kills: kills, Leaves: leaves,
 	}
 	switch {
 	case rows <= 0:
@@ -240,6 +349,8 @@ func runFailover(ctx context.Context, h *harness, rows int, d time.Duration, spe
 		return "", fmt.Errorf("-call-ratio %g: want > 0 and ≤ 100", ratio)
 	case kills < 0 || kills > 20:
 		return "", fmt.Errorf("-kills %d: want 0 to 20", kills)
+	case leaves < 0 || leaves > 20:
+		return "", fmt.Errorf("-leaves %d: want 0 to 20", leaves)
 	}
 	path := filepath.Join(h.dir, "bench.csv")
 	err := catch(func() error {
@@ -342,6 +453,18 @@ func failoverCluster(ctx context.Context, h *harness, path string, res *failover
 			h.Logf("kill %d: node %d killed at %d attempts; served again after %s, dialling resumed after %s (%d attempts, %d failed reads); back and ready after %s, rising after %s more",
 				i, k.Victim, k.AttemptsBefore, k.Served.Round(time.Millisecond), k.Resumed.Round(time.Millisecond), k.AttemptsResumed,
 				k.FailedReads, k.BackReady.Round(time.Millisecond), k.Rising.Round(time.Millisecond))
+		}
+	}
+	if run.Replicas == 3 && res.Leaves > 0 {
+		logs.mark("leaves")
+		for i := 1; i <= res.Leaves; i++ {
+			l, err := leaveOwner(ctx, h, nodes, slug, logs)
+			res.LeaveRuns = append(res.LeaveRuns, l)
+			if err != nil {
+				return fmt.Errorf("leave %d: %w", i, err)
+			}
+			h.Logf("leave %d: node %d SIGTERM, exited after %s; longest pause in dialling %s (%s before it)", i, l.Victim,
+				l.Exited.Round(time.Millisecond), l.Stall.Round(time.Millisecond), l.Baseline.Round(time.Millisecond))
 		}
 	}
 	logs.mark("stop")
@@ -822,6 +945,19 @@ func renderFailover(r failoverResult) string {
 		}
 	}
 
+	fmt.Fprintf(&b, "\n### Graceful leave (SIGTERM) of the campaign's owner (R = 3)\n\n")
+	fmt.Fprintf(&b, "After the kills, %s: attempts_30d polled through a survivor every %d ms for 3 s (the *baseline*: the longest time attempts did not rise while nothing happened — seats talking, a tick), then SIGTERM to the owner, which hands its shards over and stops; polled on until it exited and a second more. *Longest pause*: the longest time attempts did not rise in that span; the issue asks for no gap longer than a tick or two (dialer_interval %d s virtual = %.1f ms of wall time here; at ×1 a tick is %d s of wall time).\n\n",
+		times(r.Leaves), failoverPoll.Milliseconds(), dialInterval, float64(time.Duration(float64(dialInterval*time.Second)/r.Speed))/1e6, dialInterval)
+	if len(r.LeaveRuns) == 0 {
+		b.WriteString("- not measured\n")
+	} else {
+		b.WriteString("| leave | victim | SIGTERM → exited | **longest pause in dialling** | baseline before | failed reads | new owner |\n|---:|---|---:|---:|---:|---:|---|\n")
+		for i, l := range r.LeaveRuns {
+			fmt.Fprintf(&b, "| %d | node %d | %.2f s | **%.0f ms** | %.0f ms | %d | node %d |\n", i+1, l.Victim, l.Exited.Seconds(),
+				float64(l.Stall)/1e6, float64(l.Baseline)/1e6, l.FailedReads, l.NewOwner)
+		}
+	}
+
 	if len(r.Runs) > 0 {
 		fmt.Fprintf(&b, "\n### Node logs\n\nWARN and ERROR lines of the three nodes (every run of each), by phase; quoted: the first of the setup, warm-up and window (those of the kills and the final stop are the nodes noticing a peer gone; the logs are kept in bench/out/failover-r3-node*.log and failover-r1-node*.log).\n\n")
 		for _, x := range r.Runs {
@@ -837,6 +973,13 @@ func renderFailover(r failoverResult) string {
 		fmt.Fprintf(&b, "- time from kill -9 to dialling resumed: %.2f s, median of %s (no numeric target)\n", r.Median.Seconds(), plural(countResumed(r.KillRuns), "kill"))
 	} else {
 		b.WriteString("- time from kill -9 to dialling resumed: not measured (no numeric target)\n")
+	}
+	if len(r.LeaveRuns) > 0 {
+		var worst time.Duration
+		for _, l := range r.LeaveRuns {
+			worst = max(worst, l.Stall)
+		}
+		fmt.Fprintf(&b, "- graceful leave without a gap longer than a tick or two: longest pause %.0f ms of wall time over %s (a tick is %d s at ×1)\n", float64(worst)/1e6, plural(len(r.LeaveRuns), "leave"), dialInterval)
 	}
 	if r.Ratio > 0 {
 		fmt.Fprintf(&b, "- attempts/s R = 3 vs R = 1: %.2f (%.0f vs %.0f attempts/s)%s\n", r.Ratio, r.Runs[0].AttemptsPerSec, r.Runs[1].AttemptsPerSec, listBound(r.Runs))

@@ -6,7 +6,7 @@
 //	go run ./bench/cmd/bench -scenario upload [-rows 1000000]
 //	go run ./bench/cmd/bench -scenario dialing [-rows 1000000] [-duration 60s] [-speed 600] [-seats 3000] [-call-ratio 2]
 //	go run ./bench/cmd/bench -scenario campaigns [-campaigns 10000] [-duration 60s]
-//	go run ./bench/cmd/bench -scenario failover [-rows 200000] [-duration 30s] [-speed 600] [-seats 1000] [-call-ratio 2] [-kills 3]
+//	go run ./bench/cmd/bench -scenario failover [-rows 200000] [-duration 30s] [-speed 600] [-seats 1000] [-call-ratio 2] [-kills 3] [-leaves 3]
 package main
 
 import (
@@ -33,6 +33,7 @@ func main() {
 	ratio := flag.Float64("call-ratio", 2, "dialing, failover: the campaign's call_ratio")
 	campaigns := flag.Int("campaigns", 10_000, "campaigns: active campaigns on the node")
 	kills := flag.Int("kills", 3, "failover: kill -9s of the campaign's owner in the R = 3 cluster")
+	leaves := flag.Int("leaves", 3, "failover: graceful leaves (SIGTERM) of the campaign's owner in the R = 3 cluster")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
 	flag.Parse()
 	set := map[string]bool{}
@@ -72,7 +73,7 @@ func main() {
 	case "campaigns":
 		section, err = runCampaigns(ctx, h, *campaigns, *duration)
 	case "failover":
-		section, err = runFailover(ctx, h, *rows, *duration, *speed, *seats, *ratio, *kills)
+		section, err = runFailover(ctx, h, *rows, *duration, *speed, *seats, *ratio, *kills, *leaves)
 	default:
 		err = fmt.Errorf("unknown scenario %q", *scenario)
 	}

@@ -6,6 +6,7 @@
 //	go run ./bench/cmd/bench -scenario upload [-rows 1000000]
 //	go run ./bench/cmd/bench -scenario dialing [-rows 1000000] [-duration 60s] [-speed 600] [-seats 3000] [-call-ratio 2]
 //	go run ./bench/cmd/bench -scenario campaigns [-campaigns 10000] [-duration 60s]
+//	go run ./bench/cmd/bench -scenario api [-duration 10s]
 //	go run ./bench/cmd/bench -scenario failover [-rows 200000] [-duration 30s] [-speed 600] [-seats 1000] [-call-ratio 2] [-kills 3] [-leaves 3]
 package main
 
@@ -24,7 +25,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload, dialing, campaigns, failover")
+	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload, dialing, campaigns, failover, api")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s, failover: 30s unless given)")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
 	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload, dialing and failover scenarios send (failover: 200000 unless given)")
@@ -72,6 +73,8 @@ func main() {
 		section, err = runDialing(ctx, h, *rows, *duration, *speed, *seats, *ratio)
 	case "campaigns":
 		section, err = runCampaigns(ctx, h, *campaigns, *duration)
+	case "api":
+		section, err = runAPI(ctx, h, *duration)
 	case "failover":
 		section, err = runFailover(ctx, h, *rows, *duration, *speed, *seats, *ratio, *kills, *leaves)
 	default:

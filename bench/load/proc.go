@@ -1,0 +1,81 @@
+package load
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/dialerd/dialerd"
+)
+
+// userHZ is the unit of /proc/PID/stat's CPU times. It is 100 on every
+// Linux architecture Go supports (the kernel's USER_HZ, not its HZ).
+const userHZ = 100
+
+// ProcSampler returns a Config.Sample for process pid on Linux: CPU (user
+// + system) as a percentage of one core since the previous sample (the
+// first since ProcSampler was called), and resident memory. A sample that
+// cannot be read (the process died) carries the error instead.
+func ProcSampler(pid int) func() Sample {
+	last, _ := procCPUTicks(pid)
+	lastAt := dialerd.Stopwatch()
+	return func() Sample {
+		ticks, err := procCPUTicks(pid)
+		now := dialerd.Stopwatch()
+		if err != nil {
+			return Sample{Err: err.Error()}
+		}
+		rss, err := procRSSKB(pid)
+		if err != nil {
+			return Sample{Err: err.Error()}
+		}
+		s := Sample{RSSKB: rss}
+		if d := now.Sub(lastAt); d > 0 {
+			s.CPUPercent = float64(ticks-last) / userHZ / d.Seconds() * 100
+		}
+		last, lastAt = ticks, now
+		return s
+	}
+}
+
+func procCPUTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces and parentheses: the
+	// fields that follow start after its last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	// utime and stime are fields 14 and 15; f[0] is field 3.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	u, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	s, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	}
+	return u + s, nil
+}
+
+func procRSSKB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(l, []byte("VmRSS:")); ok {
+			f := bytes.Fields(v)
+			if len(f) == 0 {
+				break
+			}
+			return strconv.ParseInt(string(f[0]), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+}

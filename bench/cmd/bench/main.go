@@ -2,6 +2,7 @@
 // on loopback, measures them side by side with their baselines and rewrites
 // its section of bench/RESULTS.md.
 //
+//	go run ./bench/cmd/bench [-scenario standard]   (make bench: every scenario below at sizes that fit ~10 min)
 //	go run ./bench/cmd/bench -scenario http-path [-duration 10s] [-out bench/RESULTS.md]
 //	go run ./bench/cmd/bench -scenario upload [-rows 1000000]
 //	go run ./bench/cmd/bench -scenario dialing [-rows 1000000] [-duration 60s] [-speed 600] [-seats 3000] [-call-ratio 2]
@@ -25,7 +26,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "http-path", "scenario to run: http-path, cluster, upload, dialing, campaigns, failover, api")
+	scenario := flag.String("scenario", "standard", "scenario to run: standard (the suite), http-path, cluster, upload, dialing, campaigns, failover, api")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s, failover: 30s unless given)")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
 	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload, dialing and failover scenarios send (failover: 200000 unless given)")
@@ -62,6 +63,14 @@ func main() {
 	defer h.close()
 	var section string
 	var err error
+	if *scenario == "standard" {
+		if err := runStandard(ctx, *out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			h.close()
+			os.Exit(1)
+		}
+		return
+	}
 	switch *scenario {
 	case "http-path":
 		section, err = runHTTPPath(ctx, h, *duration, *rounds)
@@ -206,4 +215,78 @@ func buildTool(h *harness, pkg string) string {
 		h.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
+}
+
+// standardSuite is what make bench runs: every scenario, at sizes that fit
+// about ten minutes on a 2-core machine; heavier runs are the scenarios'
+// own defaults (-scenario dialing, -scenario failover, …).
+var standardSuite = []struct {
+	scenario string
+	run      func(ctx context.Context, h *harness) (string, error)
+}{
+	{"http-path", func(ctx context.Context, h *harness) (string, error) { return runHTTPPath(ctx, h, 5*time.Second, 1) }},
+	{"api", func(ctx context.Context, h *harness) (string, error) { return runAPI(ctx, h, 10*time.Second) }},
+	{"upload", func(ctx context.Context, h *harness) (string, error) { return runUpload(ctx, h, 1_000_000) }},
+	{"dialing", func(ctx context.Context, h *harness) (string, error) {
+		return runDialing(ctx, h, 1_000_000, 30*time.Second, 600, 3000, 2)
+	}},
+	{"campaigns", func(ctx context.Context, h *harness) (string, error) {
+		return runCampaigns(ctx, h, 10_000, 30*time.Second)
+	}},
+	{"failover", func(ctx context.Context, h *harness) (string, error) {
+		return runFailover(ctx, h, 200_000, 20*time.Second, 600, 1000, 2, 2, 2)
+	}},
+}
+
+// runStandard runs the suite, each scenario in a harness of its own (its
+// processes and files gone before the next starts), rewrites each one's
+// section, and a summary section with the suite's times.
+func runStandard(ctx context.Context, out string) error {
+	start := time.Now()
+	var b strings.Builder
+	var failed []string
+	fmt.Fprintf(&b, "## Standard suite (make bench)\n\n- command: `make bench` (`-scenario standard`)\n- machine: %s\n- date: %s\n- load average before the run: %s\n\n| scenario | took | result |\n|---|---:|---|\n",
+		machine(), start.UTC().Format(time.RFC3339), loadAvg())
+	for _, sc := range standardSuite {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fmt.Fprintf(os.Stderr, "bench: standard suite: %s\n", sc.scenario)
+		t := time.Now()
+		h := newHarness()
+		var section string
+		err := catch(func() error {
+			var err error
+			section, err = sc.run(ctx, h)
+			return err
+		})
+		h.close()
+		took := time.Since(t)
+		result := "section rewritten"
+		switch {
+		case err != nil:
+			result = "**failed**: " + err.Error()
+			failed = append(failed, sc.scenario)
+		case out != "":
+			err = writeSection(out, sc.scenario, section)
+			if err != nil {
+				return err
+			}
+		default:
+			fmt.Println(section)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f s | %s |\n", sc.scenario, took.Seconds(), result)
+	}
+	fmt.Fprintf(&b, "\n- whole suite: **%.1f min** (target ≤ 10 min)\n", time.Since(start).Minutes())
+	if out != "" {
+		if err := writeSection(out, "standard", b.String()); err != nil {
+			return err
+		}
+	} else {
+		fmt.Println(b.String())
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("standard suite: %s failed", strings.Join(failed, ", "))
+	}
+	return nil
 }

@@ -237,9 +237,15 @@ func cpuPercent(ticks int64, wall time.Duration) float64 {
 // nodeLog counts the node's WARN and ERROR lines (its log is JSON, one
 // record a line, when not on a terminal), each under the phase of the
 // scenario it was written in: marks are the log's lengths when each phase
-// began.
+// began. The start's are a node's usual (a single node elects itself) and
+// are not quoted.
 func nodeLog(n *nodetest.Node, marks []logMark) (warn, errs logLines) {
-	log := n.Log()
+	return countLog(n.Log(), marks, map[string]bool{"start": true})
+}
+
+// countLog counts a log's WARN and ERROR lines by phase and quotes the
+// first few of the phases not in unquoted.
+func countLog(log string, marks []logMark, unquoted map[string]bool) (warn, errs logLines) {
 	warn.ByPhase, errs.ByPhase = map[string]int{}, map[string]int{}
 	for off := 0; off < len(log); {
 		line := log[off:]
@@ -270,8 +276,7 @@ func nodeLog(n *nodetest.Node, marks []logMark) (warn, errs logLines) {
 		}
 		l.Count++
 		l.ByPhase[phase]++
-		// The start's are a node's usual (a single node elects itself).
-		if phase != "start" && len(l.First) < 5 {
+		if !unquoted[phase] && len(l.First) < 5 {
 			if len(line) > 400 {
 				line = line[:400] + "…"
 			}

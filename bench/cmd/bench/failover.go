@@ -257,7 +257,9 @@ func (c *clusterLog) text(i int) string { return c.done[i] + c.nodes[i].Log() }
 func (c *clusterLog) count() (warn, errs logLines) {
 	warn.ByPhase, errs.ByPhase = map[string]int{}, map[string]int{}
 	for i := range c.nodes {
-		w, e := countLog(c.text(i), c.marks[i])
+		// The start's are a cluster's usual; the kills', leaves' and the
+		// stop's are the nodes noticing a peer gone.
+		w, e := countLog(c.text(i), c.marks[i], map[string]bool{"start": true, "kills": true, "leaves": true, "stop": true})
 		for _, p := range []struct{ into, from *logLines }{{&warn, &w}, {&errs, &e}} {
 			p.into.Count += p.from.Count
 			for k, v := range p.from.ByPhase {
@@ -278,51 +280,6 @@ func (c *clusterLog) save(name string) {
 	for i := range c.nodes {
 		_ = os.WriteFile(filepath.Join("bench/out", fmt.Sprintf("%s-node%d.log", name, i)), []byte(c.text(i)), 0o644)
 	}
-}
-
-// countLog is nodeLog over a log's text (JSON records, one a line); it
-// quotes lines of the setup, warm-up and window only.
-func countLog(log string, marks []logMark) (warn, errs logLines) {
-	warn.ByPhase, errs.ByPhase = map[string]int{}, map[string]int{}
-	for off := 0; off < len(log); {
-		line := log[off:]
-		if i := strings.IndexByte(line, '\n'); i >= 0 {
-			line = line[:i]
-		}
-		phase := "start"
-		for _, m := range marks {
-			if off >= m.Offset {
-				phase = m.Phase
-			}
-		}
-		off += len(line) + 1
-		var rec struct {
-			Level string `json:"level"`
-		}
-		if json.Unmarshal([]byte(line), &rec) != nil {
-			continue
-		}
-		var l *logLines
-		switch rec.Level {
-		case "WARN":
-			l = &warn
-		case "ERROR":
-			l = &errs
-		default:
-			continue
-		}
-		l.Count++
-		l.ByPhase[phase]++
-		// The start's are a cluster's usual; the kills' and the stop's
-		// are the nodes noticing a peer gone.
-		if phase != "start" && phase != "kills" && phase != "leaves" && phase != "stop" && len(l.First) < 5 {
-			if len(line) > 400 {
-				line = line[:400] + "…"
-			}
-			l.First = append(l.First, line)
-		}
-	}
-	return warn, errs
 }
 
 // runFailover measures a 3-node cluster dialling one campaign (sim

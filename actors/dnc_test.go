@@ -164,14 +164,17 @@ func TestListDNC(t *testing.T) {
 		t.Fatalf("after its lease: %s", doc)
 	}
 
-	// The list out of reach: nothing is leased, nothing is added.
-	g.deps.Request = nil
+	// The list out of reach: nothing is leased, nothing is added. (A new
+	// activation of the list over the same store, whose requests fail:
+	// g's own deps are read by the campaign wake-ups it started.)
+	cut := newTestList(store, clock)
+	cut.deps.Request = nil
 	body, _ = json.Marshal(LeaseRequest{Settings: s, Now: later.Add(24 * time.Hour), N: 10})
-	if _, err := g.lease(body); dialerd.ErrorCode(err) != dialerd.EUNAVAILABLE {
+	if _, err := cut.lease(body); dialerd.ErrorCode(err) != dialerd.EUNAVAILABLE {
 		t.Fatalf("lease without the list: %v", err)
 	}
 	ps := []encodedProspect{{phone: "+15559999999", data: []byte(`{}`), bucket: "NY"}}
-	if _, _, _, err := g.addOps(ps, ""); dialerd.ErrorCode(err) != dialerd.EUNAVAILABLE {
+	if _, _, _, err := cut.addOps(ps, ""); dialerd.ErrorCode(err) != dialerd.EUNAVAILABLE {
 		t.Fatalf("add without the list: %v", err)
 	}
 }

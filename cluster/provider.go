@@ -18,6 +18,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/hashicorp/memberlist"
 
+	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/cluster/shardmap"
 )
 
@@ -274,7 +275,7 @@ func (p *Provider) publish() {
 			if p.known == nil {
 				p.known = map[string]time.Time{}
 			}
-			p.known[m.Gossip] = time.Now()
+			p.known[m.Gossip] = dialerd.Stopwatch()
 		}
 		peers[m.Node] = Peer{ID: shardmap.NodeID(m.Node), RaftAddr: m.Raft, Actor: m.Actor, HTTP: m.HTTP, Leaving: m.Leaving}
 	}
@@ -289,7 +290,8 @@ func (p *Provider) publish() {
 // reconnect tries, in the background, to join the peers seen before that
 // are not alive now (a healed partition, a node restarted elsewhere).
 func (p *Provider) reconnect() {
-	now := time.Now()
+	// Wall time: gossip liveness, not the node's possibly virtual clock.
+	now := dialerd.Stopwatch()
 	if now.Sub(p.lastRejoin) < reconnectEvery || p.rejoining.Load() {
 		return
 	}

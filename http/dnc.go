@@ -138,15 +138,7 @@ func dncNumber(r *request) (string, error) {
 // getDNC is GET /dnc/{number}/: the entry, or 404 when the number is not
 // on the list.
 func (s *Server) getDNC(r *request) error {
-	ws, err := dncWorkspace(r)
-	if err != nil {
-		return err
-	}
-	number, err := dncNumber(r)
-	if err != nil {
-		return err
-	}
-	out, err := s.dncCall(r, ws, &pb.DNCRequest{Op: pb.DNCOp_DNC_GET, Number: number})
+	out, err := s.dncOne(r, pb.DNCOp_DNC_GET)
 	if err != nil {
 		return err
 	}
@@ -154,18 +146,24 @@ func (s *Server) getDNC(r *request) error {
 	return nil
 }
 
-// deleteDNC is DELETE /dnc/{number}/: takes a number off the list (one put
-// there by mistake). Prospects already resolved as do_not_call stay so.
-func (s *Server) deleteDNC(r *request) error {
+// dncOne asks the list of the request's workspace op about the number in
+// the path.
+func (s *Server) dncOne(r *request, op pb.DNCOp) ([]byte, error) {
 	ws, err := dncWorkspace(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	number, err := dncNumber(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := s.dncCall(r, ws, &pb.DNCRequest{Op: pb.DNCOp_DNC_DELETE, Number: number}); err != nil {
+	return s.dncCall(r, ws, &pb.DNCRequest{Op: op, Number: number})
+}
+
+// deleteDNC is DELETE /dnc/{number}/: takes a number off the list (one put
+// there by mistake). Prospects already resolved as do_not_call stay so.
+func (s *Server) deleteDNC(r *request) error {
+	if _, err := s.dncOne(r, pb.DNCOp_DNC_DELETE); err != nil {
 		return err
 	}
 	r.ctx.SetStatusCode(fasthttp.StatusNoContent)

@@ -47,12 +47,11 @@ func (s *Server) createCampaign(r *request) error {
 		return dialerd.Errorf(dialerd.EFORBIDDEN, "This token does not cover workspace %q.", c.WorkspaceID())
 	}
 	base := dialerd.Slugify(c.Name)
-	// The index only saves probes: when part of it is unavailable (a shard
-	// moving), the grains still arbitrate every slug.
-	taken, err := s.cfg.Catalog.TakenSlugs(r.c, base)
-	if err != nil {
-		taken = map[string]bool{}
-	}
+	// The name's own slug is tried first: most names are new, and reading
+	// which slugs are taken is a scan of every shard's index. Once it is
+	// taken, the index saves probes; when part of it is unavailable (a
+	// shard moving), the grains still arbitrate every slug.
+	var taken map[string]bool
 	n := 1
 	for attempt := 0; attempt < maxSlugAttempts; attempt++ {
 		slug := base
@@ -72,6 +71,11 @@ func (s *Server) createCampaign(r *request) error {
 		}
 		doc, err := replyBody(res)
 		if dialerd.ErrorCode(err) == dialerd.ECONFLICT {
+			if taken == nil {
+				if taken, err = s.cfg.Catalog.TakenSlugs(r.c, base); err != nil {
+					taken = map[string]bool{}
+				}
+			}
 			taken[slug] = true // lost a race for it; try the next
 			continue
 		} else if err != nil {

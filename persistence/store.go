@@ -282,6 +282,12 @@ func (s *Store) scanRange(lower, upper []byte, strip int, fn func(string, []byte
 		return fmt.Errorf("persistence: iter: %w", err)
 	}
 	defer it.Close()
+	return each(it, strip, fn)
+}
+
+// each hands fn every key (without its first strip bytes) and value of it
+// within its bounds.
+func each(it *pebble.Iterator, strip int, fn func(string, []byte) error) error {
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {

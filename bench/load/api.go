@@ -294,3 +294,35 @@ func setupOne(client *fasthttp.Client, st Step, j int, req *fasthttp.Request, re
 	}
 	return nil
 }
+
+// Spread sends each op to one of several servers in turn — the nodes of a
+// cluster, each with its own API — by the request's Call.Unique, so the
+// same seed sends the same request to the same node. Every node gets
+// every op: ops missing from one of them are left out of the result.
+func Spread(perNode ...map[string]Op) map[string]Op {
+	if len(perNode) == 1 {
+		return perNode[0]
+	}
+	out := map[string]Op{}
+	for name, op := range perNode[0] {
+		builds := make([]func(*fasthttp.Request, Call), 0, len(perNode))
+		for _, ops := range perNode {
+			o, ok := ops[name]
+			if !ok {
+				break
+			}
+			builds = append(builds, o.Build)
+		}
+		if len(builds) < len(perNode) {
+			continue
+		}
+		n := uint64(len(builds))
+		out[name] = Op{Name: name, Expect: op.Expect, Build: func(req *fasthttp.Request, c Call) {
+			// Hashed, so that the node does not follow the data the op
+			// derives from the same number (a campaign always through one
+			// node).
+			builds[(&rng{uint64(c.Unique())}).next()%n](req, c)
+		}}
+	}
+	return out
+}

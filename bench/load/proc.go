@@ -79,3 +79,21 @@ func procRSSKB(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }
+
+// SumSamplers adds up the samples of several processes (the nodes of a
+// cluster): CPU in percent of one core and resident memory are summed. A
+// sample any of them could not take carries its error.
+func SumSamplers(fs ...func() Sample) func() Sample {
+	return func() Sample {
+		var sum Sample
+		for _, f := range fs {
+			s := f()
+			if s.Err != "" {
+				return s
+			}
+			sum.CPUPercent += s.CPUPercent
+			sum.RSSKB += s.RSSKB
+		}
+		return sum
+	}
+}

@@ -8,6 +8,7 @@
 //	go run ./bench/cmd/bench -scenario dialing [-rows 1000000] [-duration 60s] [-speed 600] [-seats 3000] [-call-ratio 2]
 //	go run ./bench/cmd/bench -scenario campaigns [-campaigns 10000] [-duration 60s]
 //	go run ./bench/cmd/bench -scenario api [-duration 10s]
+//	go run ./bench/cmd/bench -scenario load [-nodes 3 | -targets http://a:8080,http://b:8080 -token T] [-mix get=50,…] [-concurrency 64] [-rate 0] [-duration 10s]
 //	go run ./bench/cmd/bench -scenario failover [-rows 200000] [-duration 30s] [-speed 600] [-seats 1000] [-call-ratio 2] [-kills 3] [-leaves 3]
 package main
 
@@ -23,10 +24,12 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/dialerd/dialerd/bench/load"
 )
 
 func main() {
-	scenario := flag.String("scenario", "standard", "scenario to run: standard (the suite), http-path, cluster, upload, dialing, campaigns, failover, api")
+	scenario := flag.String("scenario", "standard", "scenario to run: standard (the suite), http-path, cluster, upload, dialing, campaigns, failover, api, load")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s, failover: 30s unless given)")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
 	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload, dialing and failover scenarios send (failover: 200000 unless given)")
@@ -36,6 +39,14 @@ func main() {
 	campaigns := flag.Int("campaigns", 10_000, "campaigns: active campaigns on the node")
 	kills := flag.Int("kills", 3, "failover: kill -9s of the campaign's owner in the R = 3 cluster")
 	leaves := flag.Int("leaves", 3, "failover: graceful leaves (SIGTERM) of the campaign's owner in the R = 3 cluster")
+	nodes := flag.Int("nodes", 1, "load: nodes to start (a cluster when > 1)")
+	targets := flag.String("targets", "", "load: comma-separated base URLs of running nodes to drive instead of starting any")
+	nodeArgs := flag.String("node-args", "", "load: extra flags for the nodes it starts, space-separated (e.g. '--pprof 127.0.0.1:6060')")
+	token := flag.String("token", os.Getenv("DIALER_TOKEN"), "load: access token for -targets (env DIALER_TOKEN)")
+	mixSpec := flag.String("mix", load.DefaultMix, "load: weighted op mix (create, get, patch, status, add, upload)")
+	conc := flag.Int("concurrency", 64, "load: connections (closed loop) or most requests in flight (open loop)")
+	rate := flag.Float64("rate", 0, "load: requests per second (open loop); 0 = closed loop")
+	seed := flag.Uint64("seed", 1, "load: seed of the dataset and the op draws")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
 	flag.Parse()
 	set := map[string]bool{}
@@ -84,6 +95,13 @@ func main() {
 		section, err = runCampaigns(ctx, h, *campaigns, *duration)
 	case "api":
 		section, err = runAPI(ctx, h, *duration)
+	case "load":
+		sp := loadSpec{Nodes: *nodes, NodeArgs: strings.Fields(*nodeArgs), Token: benchToken, Mix: *mixSpec, Concurrency: *conc,
+			Rate: *rate, Duration: *duration, Seed: *seed, Command: "make bench BENCHFLAGS='" + strings.Join(os.Args[1:], " ") + "'"}
+		if *targets != "" {
+			sp.Targets, sp.Token, sp.Nodes = strings.Split(*targets, ","), *token, 0
+		}
+		section, err = runLoad(ctx, h, sp)
 	case "failover":
 		section, err = runFailover(ctx, h, *rows, *duration, *speed, *seats, *ratio, *kills, *leaves)
 	default:

@@ -104,8 +104,8 @@ func (g *listGrain) handle(m *pb.ListRequest) *pb.Reply {
 		return reply(g.doc, nil)
 	case pb.ListOp_LIST_DELETE:
 		return reply(nil, g.delete())
-	case pb.ListOp_LIST_ADD_PROSPECT:
-		return reply(g.addProspect(m))
+	case pb.ListOp_LIST_ADD_PROSPECTS:
+		return reply(g.addProspects(m))
 	case pb.ListOp_LIST_PROSPECTS:
 		return reply(g.prospects(m.Status, m.Cursor, int(m.Limit)))
 	case pb.ListOp_LIST_LEASE:
@@ -328,31 +328,66 @@ const prospectIDWidth = 12
 
 func prospectID(n uint64) string { return fmt.Sprintf("%0*d", prospectIDWidth, n) }
 
-// addProspect stores one prospect. Its number was claimed in the campaign
-// first (dialerd.Duplicates); the list checks its own numbers too, so it
-// never holds a duplicate whatever became of the campaign's records.
-func (g *listGrain) addProspect(m *pb.ListRequest) ([]byte, error) {
-	var p dialerd.Prospect
-	if err := json.Unmarshal(m.Body, &p); err != nil || p.Phone == "" {
-		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
+// AddResult answers one prospect of a LIST_ADD_PROSPECTS batch: its
+// stored document, or that the list already holds its number.
+type AddResult struct {
+	Doc json.RawMessage `json:"doc,omitempty"`
+	Dup bool            `json:"dup,omitempty"`
+}
+
+// addProspects stores a batch of single adds — the front end groups the
+// adds to one list that arrive while the previous batch is being written,
+// so that they share one dedupe read, one do-not-call check and one
+// fsynced write instead of queueing for one each. Their numbers were
+// claimed in the campaign first (dialerd.Duplicates); the list checks its
+// own numbers too, so it never holds a duplicate whatever became of the
+// campaign's records. An error fails the whole batch: nothing is written.
+func (g *listGrain) addProspects(m *pb.ListRequest) ([]byte, error) {
+	var in []dialerd.Prospect
+	if err := json.Unmarshal(m.Body, &in); err != nil || len(in) == 0 {
+		return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect records.")
 	}
-	ps := []encodedProspect{{phone: p.Phone, data: p.ProspectData.AppendJSON(nil), bucket: dialer.BucketKey(p.State, p.Timezones)}}
+	ps := make([]encodedProspect, len(in))
+	for i, p := range in {
+		if p.Phone == "" {
+			return nil, dialerd.Errorf(dialerd.EINVALID, "Bad prospect record.")
+		}
+		ps[i] = encodedProspect{phone: p.Phone, data: p.ProspectData.AppendJSON(nil), bucket: dialer.BucketKey(p.State, p.Timezones)}
+	}
 	dup, err := g.listDuplicates(ps, "", m.Dedupe, int(m.DupeDays))
 	if err != nil {
 		return nil, err
 	}
-	if dup[0] {
-		return nil, dialerd.Errorf(dialerd.ECONFLICT, "%s is already in this list (added less than dupe_days = %d days ago).", p.Phone, m.DupeDays)
+	out := make([]AddResult, len(ps))
+	keep := ps[:0:0]
+	seen := map[string]bool{}
+	for i, p := range ps {
+		// A number twice in one batch: the second is a duplicate of the
+		// first, as it would be had it come a moment later.
+		if dup[i] || m.Dedupe && m.DupeDays >= 0 && seen[p.phone] {
+			out[i].Dup = true
+			continue
+		}
+		seen[p.phone] = true
+		keep = append(keep, p)
 	}
-	docs, ops, _, err := g.addOps(ps, "")
-	if err != nil {
-		return nil, err
+	if len(keep) > 0 {
+		docs, ops, _, err := g.addOps(keep, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := g.write(ops); err != nil {
+			return nil, err
+		}
+		g.added(keep)
+		j := 0
+		for i := range out {
+			if !out[i].Dup {
+				out[i].Doc, j = docs[j], j+1
+			}
+		}
 	}
-	if err := g.write(ops); err != nil {
-		return nil, err
-	}
-	g.added(ps)
-	return docs[0], nil
+	return json.Marshal(out)
 }
 
 // encodedProspect is a prospect's data, already encoded.

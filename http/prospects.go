@@ -110,36 +110,11 @@ func (s *Server) addProspect(r *request) error {
 	if err != nil {
 		return err
 	}
-	// The campaign decides duplicates across all its lists; the number is
-	// claimed before it is added, and released if the add fails.
-	claim := dialerd.PhoneClaim{Phones: []string{p.Phone}, List: uuid, Key: "a:" + s.cfg.NewID(), Dedupe: dedupe}
-	body, _ := json.Marshal(claim)
-	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, camp.Slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_CLAIM_PHONES, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: body})
+	// The campaign decides duplicates across all its lists: the number is
+	// claimed there before the list adds it, and released if that fails;
+	// concurrent adds to the list share both steps (addGroups).
+	added, err := s.add(addKey{list: uuid, dedupe: dedupe}, camp, p)
 	if err != nil {
-		return err
-	}
-	reply, err := replyBody(res)
-	if err != nil {
-		return err
-	}
-	var claimed dialerd.ClaimResult
-	if err := json.Unmarshal(reply, &claimed); err != nil {
-		return err
-	}
-	if len(claimed.Dups) > 0 {
-		return dialerd.Errorf(dialerd.ECONFLICT, "%s is already in campaign %q (added less than dupe_days = %d days ago).", p.Phone, camp.Slug, camp.DupeDays)
-	}
-	rec, _ := json.Marshal(p)
-	res, err = s.cfg.Grains.Request(r.c, actors.KindList, uuid, &pb.ListRequest{Op: pb.ListOp_LIST_ADD_PROSPECT, Scope: actors.ScopeToPB(r.p), Body: rec,
-		Dedupe: dedupe, DupeDays: int32(claimed.DupeDays)})
-	var added []byte
-	if err == nil {
-		added, err = replyBody(res)
-	}
-	if err != nil {
-		if _, rerr := s.cfg.Grains.Request(r.c, actors.KindCampaign, camp.Slug, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_RELEASE_PHONES, Scope: actors.ScopeToPB(dialerd.Principal{Admin: true}), Body: body}); rerr != nil {
-			s.log.Error("could not release a claimed number", "campaign", camp.Slug, "phone", p.Phone, "err", rerr)
-		}
 		return err
 	}
 	writeJSON(r.ctx, fasthttp.StatusCreated, added)

@@ -82,6 +82,7 @@ type Server struct {
 	srv  *fasthttp.Server
 	ln   net.Listener
 	done chan error
+	adds addGroups
 }
 
 // New returns a server; Start listens.

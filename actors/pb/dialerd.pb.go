@@ -163,7 +163,6 @@ const (
 	ListOp_LIST_GET            ListOp = 1
 	ListOp_LIST_CREATE         ListOp = 2
 	ListOp_LIST_DELETE         ListOp = 3
-	ListOp_LIST_ADD_PROSPECT   ListOp = 4  // body: the prospect, already claimed in the campaign
 	ListOp_LIST_PROSPECTS      ListOp = 5  // status, cursor, limit
 	ListOp_LIST_UPLOAD_BEGIN   ListOp = 7  // upload; body: the dialerd.Upload the front end prepared
 	ListOp_LIST_UPLOAD_CHUNK   ListOp = 8  // upload, index; body: the file's bytes at chunk index
@@ -175,6 +174,7 @@ const (
 	ListOp_LIST_LEASE          ListOp = 14 // body: actors.leaseRequest; answers actors.leaseReply
 	ListOp_LIST_RESULTS        ListOp = 15 // body: []dialer.Result
 	ListOp_LIST_DIAL_STATS     ListOp = 16 // body: actors.leaseRequest (settings, now); answers actors.DialStats
+	ListOp_LIST_ADD_PROSPECTS  ListOp = 17 // dedupe, dupe_days; body: JSON array of prospects already claimed in the campaign; answers actors.AddResult per prospect
 )
 
 // Enum value maps for ListOp.
@@ -184,7 +184,6 @@ var (
 		1:  "LIST_GET",
 		2:  "LIST_CREATE",
 		3:  "LIST_DELETE",
-		4:  "LIST_ADD_PROSPECT",
 		5:  "LIST_PROSPECTS",
 		7:  "LIST_UPLOAD_BEGIN",
 		8:  "LIST_UPLOAD_CHUNK",
@@ -196,13 +195,13 @@ var (
 		14: "LIST_LEASE",
 		15: "LIST_RESULTS",
 		16: "LIST_DIAL_STATS",
+		17: "LIST_ADD_PROSPECTS",
 	}
 	ListOp_value = map[string]int32{
 		"LIST_OP_UNSPECIFIED": 0,
 		"LIST_GET":            1,
 		"LIST_CREATE":         2,
 		"LIST_DELETE":         3,
-		"LIST_ADD_PROSPECT":   4,
 		"LIST_PROSPECTS":      5,
 		"LIST_UPLOAD_BEGIN":   7,
 		"LIST_UPLOAD_CHUNK":   8,
@@ -214,6 +213,7 @@ var (
 		"LIST_LEASE":          14,
 		"LIST_RESULTS":        15,
 		"LIST_DIAL_STATS":     16,
+		"LIST_ADD_PROSPECTS":  17,
 	}
 )
 
@@ -783,7 +783,7 @@ type ListRequest struct {
 	Limit         uint32                 `protobuf:"varint,7,opt,name=limit,proto3" json:"limit,omitempty"`
 	Upload        string                 `protobuf:"bytes,8,opt,name=upload,proto3" json:"upload,omitempty"`
 	Index         uint32                 `protobuf:"varint,9,opt,name=index,proto3" json:"index,omitempty"`
-	DupeDays      int32                  `protobuf:"varint,10,opt,name=dupe_days,json=dupeDays,proto3" json:"dupe_days,omitempty"` // ADD_PROSPECT: the campaign's, for the list's own dedupe check
+	DupeDays      int32                  `protobuf:"varint,10,opt,name=dupe_days,json=dupeDays,proto3" json:"dupe_days,omitempty"` // ADD_PROSPECTS: the campaign's, for the list's own dedupe check
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1201,13 +1201,12 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x14TOKEN_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTOKEN_GET\x10\x01\x12\x10\n" +
 	"\fTOKEN_CREATE\x10\x02\x12\x10\n" +
-	"\fTOKEN_DELETE\x10\x03*\xd3\x02\n" +
+	"\fTOKEN_DELETE\x10\x03*\xda\x02\n" +
 	"\x06ListOp\x12\x17\n" +
 	"\x13LIST_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bLIST_GET\x10\x01\x12\x0f\n" +
 	"\vLIST_CREATE\x10\x02\x12\x0f\n" +
-	"\vLIST_DELETE\x10\x03\x12\x15\n" +
-	"\x11LIST_ADD_PROSPECT\x10\x04\x12\x12\n" +
+	"\vLIST_DELETE\x10\x03\x12\x12\n" +
 	"\x0eLIST_PROSPECTS\x10\x05\x12\x15\n" +
 	"\x11LIST_UPLOAD_BEGIN\x10\a\x12\x15\n" +
 	"\x11LIST_UPLOAD_CHUNK\x10\b\x12\x16\n" +
@@ -1220,7 +1219,8 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\n" +
 	"LIST_LEASE\x10\x0e\x12\x10\n" +
 	"\fLIST_RESULTS\x10\x0f\x12\x13\n" +
-	"\x0fLIST_DIAL_STATS\x10\x10\"\x04\b\x06\x10\x06*S\n" +
+	"\x0fLIST_DIAL_STATS\x10\x10\x12\x16\n" +
+	"\x12LIST_ADD_PROSPECTS\x10\x11\"\x04\b\x04\x10\x04\"\x04\b\x06\x10\x06*S\n" +
 	"\x06SlugOp\x12\x17\n" +
 	"\x13SLUG_OP_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bSLUG_GET\x10\x01\x12\x10\n" +

@@ -332,13 +332,9 @@ func (s *server) addProspect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-// lease is the hopper: it takes up to n due prospects of the list, oldest
-// due first, marks them attempted and not due for 24 hours, and records a
-// call for each, all in one transaction. FOR UPDATE SKIP LOCKED lets
-// concurrent leases of one list each take rows the others did not, instead
-// of queueing behind them or leasing a prospect twice. The answer is the
-// leased rows as they are after the update, in no particular order; an
-// unknown list leases nothing.
+// lease is the hopper (Lease) over HTTP. The answer is the leased rows as
+// they are after the update, in no particular order; an unknown list
+// leases nothing.
 func (s *server) lease(w http.ResponseWriter, r *http.Request) {
 	list, err := listID(r)
 	if err != nil {
@@ -353,31 +349,7 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	leased := []Prospect{}
-	err = pgx.BeginFunc(r.Context(), s.pool, func(tx pgx.Tx) error {
-		rows, _ := tx.Query(r.Context(), `
-			SELECT id FROM prospects
-			WHERE list = $1 AND status = 'unresolved' AND next_call_at <= now()
-			ORDER BY next_call_at LIMIT $2
-			FOR UPDATE SKIP LOCKED`, list, n)
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		rows, _ = tx.Query(r.Context(), `
-			UPDATE prospects
-			SET attempts = attempts + 1, last_attempt_at = now(), next_call_at = now() + interval '`+leaseFor+`'
-			WHERE id = ANY($1)
-			RETURNING `+prospectColumns, ids)
-		if leased, err = pgx.CollectRows(rows, pgx.RowToStructByName[Prospect]); err != nil {
-			return err
-		}
-		_, err = tx.Exec(r.Context(), `
-			INSERT INTO calls (campaign, prospect, started_at)
-			SELECT l.campaign, p.id, now() FROM lists l CROSS JOIN unnest($2::bigint[]) AS p(id)
-			WHERE l.id = $1`, list, ids)
-		return err
-	})
+	leased, err := Lease(r.Context(), s.pool, list, n)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -457,4 +429,40 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body, _ = json.Marshal(map[string]string{"detail": dialerd.ErrorMessage(err)})
 	}
 	writeJSON(w, status, body)
+}
+
+// Lease is the hopper's transaction, callable without HTTP (the bench
+// measures it against dialerd's lease in-process): it takes up to n due
+// prospects of list, oldest due first, marks them attempted and not due
+// for 24 hours, and records a call for each, all in one transaction. FOR
+// UPDATE SKIP LOCKED lets concurrent leases of one list each take rows the
+// others did not, instead of queueing behind them or leasing a prospect
+// twice.
+func Lease(ctx context.Context, pool *pgxpool.Pool, list string, n int) ([]Prospect, error) {
+	leased := []Prospect{}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			SELECT id FROM prospects
+			WHERE list = $1 AND status = 'unresolved' AND next_call_at <= now()
+			ORDER BY next_call_at LIMIT $2
+			FOR UPDATE SKIP LOCKED`, list, n)
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		rows, _ = tx.Query(ctx, `
+			UPDATE prospects
+			SET attempts = attempts + 1, last_attempt_at = now(), next_call_at = now() + interval '`+leaseFor+`'
+			WHERE id = ANY($1)
+			RETURNING `+prospectColumns, ids)
+		if leased, err = pgx.CollectRows(rows, pgx.RowToStructByName[Prospect]); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `
+			INSERT INTO calls (campaign, prospect, started_at)
+			SELECT l.campaign, p.id, now() FROM lists l CROSS JOIN unnest($2::bigint[]) AS p(id)
+			WHERE l.id = $1`, list, ids)
+		return err
+	})
+	return leased, err
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -118,4 +121,89 @@ func TestDeletedListReleasesNumbers(t *testing.T) {
 	expect(t, admin.do("DELETE", "/api/v/list/old/", ""), 204)
 	expect(t, admin.do("POST", "/api/v/prospect/new/", `{"primary_phone": "+14155550101"}`), 201)
 	expect(t, admin.do("POST", "/api/v/prospect/new/", `{"primary_phone": "+14155550102"}`), 409)
+}
+
+// Concurrent single adds to one list are written in batches (group
+// commit): each request still gets its own answer. 40 numbers are sent
+// three times each, 120 requests at once over two lists of a campaign,
+// some with dedupe off: every number is added exactly once with dedupe on,
+// the rest are 409s naming it, the dedupe-off sends are all added, and the
+// lists hold exactly what the 201s said.
+func TestConcurrentSingleAdds(t *testing.T) {
+	t.Parallel()
+	_, admin := startNode(t)
+	expect(t, admin.do("POST", "/api/v/campaign/", `{"name": "Burst", "workspace": "ws_b"}`), 201)
+	expect(t, admin.do("POST", "/api/v/list/", `{"name": "One", "campaign": "burst"}`), 201)
+	expect(t, admin.do("POST", "/api/v/list/", `{"name": "Two", "campaign": "burst"}`), 201)
+	type send struct {
+		list, phone string
+		dedupe      bool
+	}
+	var sends []send
+	for i := 0; i < 40; i++ {
+		phone := fmt.Sprintf("+1415555%04d", 2000+i)
+		sends = append(sends, send{"one", phone, true}, send{"one", phone, true}, send{"two", phone, true})
+	}
+	for i := 0; i < 10; i++ {
+		sends = append(sends, send{"two", fmt.Sprintf("+1415555%04d", 3000+i%5), false})
+	}
+	codes := make([]int, len(sends))
+	ids := make([]string, len(sends))
+	var wg sync.WaitGroup
+	for i, s := range sends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"primary_phone": %q, "dedupe": %t}`, s.phone, s.dedupe)
+			r := admin.do("POST", "/api/v/prospect/"+s.list+"/", body)
+			codes[i] = r.Status
+			switch r.Status {
+			case 201:
+				p := r.JSON(t)
+				if p["primary_phone"] != s.phone {
+					t.Errorf("send %d (%s) answered with %s", i, s.phone, r.Body)
+				}
+				ids[i] = p["id"].(string)
+			case 409:
+				if !strings.Contains(string(r.Body), s.phone) {
+					t.Errorf("409 for %s does not name it: %s", s.phone, r.Body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	added := map[string]int{}
+	want := map[string][]string{}
+	for i, s := range sends {
+		switch {
+		case codes[i] == 201:
+			added[s.phone]++
+			want[s.list] = append(want[s.list], ids[i])
+		case codes[i] != 409 || !s.dedupe:
+			t.Fatalf("send %d (%s to %s, dedupe %t): %d", i, s.phone, s.list, s.dedupe, codes[i])
+		}
+	}
+	for i := 0; i < 40; i++ {
+		if n := added[fmt.Sprintf("+1415555%04d", 2000+i)]; n != 1 {
+			t.Errorf("+1415555%04d added %d times, want once", 2000+i, n)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		if n := added[fmt.Sprintf("+1415555%04d", 3000+i)]; n != 2 {
+			t.Errorf("dedupe off: +1415555%04d added %d times, want 2", 3000+i, n)
+		}
+	}
+	for _, list := range []string{"one", "two"} {
+		r := admin.do("GET", "/api/v/list/"+list+"/prospects/?limit=500", "")
+		expect(t, r, 200)
+		var got []string
+		for _, x := range r.JSON(t)["results"].([]any) {
+			got = append(got, x.(map[string]any)["id"].(string))
+		}
+		sort.Strings(got)
+		sort.Strings(want[list])
+		if !reflect.DeepEqual(got, want[list]) {
+			t.Errorf("list %s holds %v, the 201s said %v", list, got, want[list])
+		}
+	}
 }

@@ -9,6 +9,7 @@
 //	go run ./bench/cmd/bench -scenario campaigns [-campaigns 10000] [-duration 60s]
 //	go run ./bench/cmd/bench -scenario api [-duration 10s]
 //	go run ./bench/cmd/bench -scenario load [-nodes 3 | -targets http://a:8080,http://b:8080 -token T] [-mix get=50,…] [-concurrency 64] [-rate 0] [-duration 10s]
+//	go run ./bench/cmd/bench -scenario hopper [-rows 1000000] [-duration 10s]
 //	go run ./bench/cmd/bench -scenario failover [-rows 200000] [-duration 30s] [-speed 600] [-seats 1000] [-call-ratio 2] [-kills 3] [-leaves 3]
 package main
 
@@ -29,7 +30,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "standard", "scenario to run: standard (the suite), http-path, cluster, upload, dialing, campaigns, failover, api, load")
+	scenario := flag.String("scenario", "standard", "scenario to run: standard (the suite), http-path, cluster, upload, dialing, campaigns, failover, api, load, hopper")
 	duration := flag.Duration("duration", 10*time.Second, "length of each measured run (dialing and campaigns: 60s, failover: 30s unless given)")
 	rounds := flag.Int("rounds", 2, "measured rounds per target (best is reported, for every target alike)")
 	rows := flag.Int("rows", 1_000_000, "rows of the CSV file the upload, dialing and failover scenarios send (failover: 200000 unless given)")
@@ -95,6 +96,8 @@ func main() {
 		section, err = runCampaigns(ctx, h, *campaigns, *duration)
 	case "api":
 		section, err = runAPI(ctx, h, *duration)
+	case "hopper":
+		section, err = runHopper(ctx, h, *rows, *duration)
 	case "load":
 		sp := loadSpec{Nodes: *nodes, NodeArgs: strings.Fields(*nodeArgs), Token: benchToken, Mix: *mixSpec, Concurrency: *conc,
 			Rate: *rate, Duration: *duration, Seed: *seed, Command: "make bench BENCHFLAGS='" + strings.Join(os.Args[1:], " ") + "'"}
@@ -250,6 +253,13 @@ var standardSuite = []struct {
 	}},
 	{"campaigns", func(ctx context.Context, h *harness) (string, error) {
 		return runCampaigns(ctx, h, 10_000, 30*time.Second)
+	}},
+	{"hopper", func(ctx context.Context, h *harness) (string, error) {
+		return runHopper(ctx, h, 1_000_000, 10*time.Second)
+	}},
+	{"load", func(ctx context.Context, h *harness) (string, error) {
+		return runLoad(ctx, h, loadSpec{Nodes: 3, Token: benchToken, Mix: load.DefaultMix, Concurrency: 64, Duration: 10 * time.Second, Seed: 1,
+			Command: "make bench BENCHFLAGS='-scenario load -nodes 3 -duration 10s'"})
 	}},
 	{"failover", func(ctx context.Context, h *harness) (string, error) {
 		return runFailover(ctx, h, 200_000, 20*time.Second, 600, 1000, 2, 2, 2)

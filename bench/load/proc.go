@@ -97,3 +97,99 @@ func SumSamplers(fs ...func() Sample) func() Sample {
 		return sum
 	}
 }
+
+// TreeSampler is ProcSampler for the processes roots and every process
+// under them — a PostgreSQL server and its backends — summed. Memory is
+// each process's private and file-backed resident memory plus the largest
+// shared resident memory once: backends map the same shared buffers, which
+// VmRSS would count once per backend. A process born since the previous
+// sample counts all its CPU; one gone since is no longer counted.
+func TreeSampler(roots ...int) func() Sample {
+	last := map[int]int64{}
+	for _, pid := range descendants(roots) {
+		if t, err := procCPUTicks(pid); err == nil {
+			last[pid] = t
+		}
+	}
+	lastAt := dialerd.Stopwatch()
+	return func() Sample {
+		now := dialerd.Stopwatch()
+		var s Sample
+		var ticks, shmem int64
+		seen := map[int]int64{}
+		for _, pid := range descendants(roots) {
+			t, err := procCPUTicks(pid)
+			if err != nil {
+				continue // exited meanwhile
+			}
+			seen[pid] = t
+			ticks += t - last[pid]
+			anon, file, sh, err := procMemKB(pid)
+			if err != nil {
+				continue
+			}
+			s.RSSKB += anon + file
+			shmem = max(shmem, sh)
+		}
+		if len(seen) == 0 {
+			return Sample{Err: fmt.Sprintf("no process left of %v", roots)}
+		}
+		s.RSSKB += shmem
+		if d := now.Sub(lastAt); d > 0 {
+			s.CPUPercent = float64(ticks) / userHZ / d.Seconds() * 100
+		}
+		last, lastAt = seen, now
+		return s
+	}
+}
+
+// descendants lists roots and every process under them, from /proc.
+func descendants(roots []int) []int {
+	children := map[int][]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := bytes.Fields(b[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(string(f[1])); err == nil {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	out := append([]int(nil), roots...)
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// procMemKB reads a process's resident memory by kind: anonymous, file
+// backed and shared (RssAnon, RssFile, RssShmem).
+func procMemKB(pid int) (anon, file, shmem int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		for name, dst := range map[string]*int64{"RssAnon:": &anon, "RssFile:": &file, "RssShmem:": &shmem} {
+			if v, ok := bytes.CutPrefix(l, []byte(name)); ok {
+				if f := bytes.Fields(v); len(f) > 0 {
+					*dst, _ = strconv.ParseInt(string(f[0]), 10, 64)
+				}
+			}
+		}
+	}
+	return anon, file, shmem, nil
+}

@@ -1,13 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -98,20 +97,24 @@ func runAPI(ctx context.Context, h *harness, d time.Duration) (string, error) {
 		if _, err := pool.Exec(ctx, pgstack.Schema); err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		// Its HTTP server is a process of its own, measured like dialerd's
+		// node: the server and PostgreSQL with its backends.
+		stack, addr, err := startPGStack(ctx, h, pg.DSN())
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: http.StripPrefix("/api/v", pgstack.NewHandler(pool))}
-		go srv.Serve(ln)
-		defer srv.Close()
-		papi := load.API{Base: "http://" + ln.Addr().String(), Prefix: "/api/v",
+		defer stack.Process.Kill()
+		pgPid, err := pg.Pid()
+		if err != nil {
+			return err
+		}
+		papi := load.API{Base: "http://" + addr, Prefix: "/api/v",
 			AddBody: func(p load.Prospect) []byte {
 				b, _ := json.Marshal(map[string]string{"phone": p.E164})
 				return b
 			}}
 		for i, m := range apiMixes {
-			r, err := apiRun(ctx, papi, m, uint64(10+i), d, nil, func(ds *load.Dataset) error {
+			r, err := apiRun(ctx, papi, m, uint64(10+i), d, load.TreeSampler(stack.Process.Pid, pgPid), func(ds *load.Dataset) error {
 				if err := load.Setup(ctx, nil, []load.Step{papi.CampaignStep(ds)}, 16); err != nil {
 					return err
 				}
@@ -133,7 +136,7 @@ func runAPI(ctx context.Context, h *harness, d time.Duration) (string, error) {
 	saveJSON("api", res)
 	for name, rs := range res.Runs {
 		for _, r := range rs {
-			f, ferr := os.Create(filepath.Join("bench", "out", fmt.Sprintf("api-%s-%s.svg", name, strings.Fields(r.Name)[0])))
+			f, ferr := createChart(fmt.Sprintf("api-%s-%s.svg", name, stackName(r.Name)))
 			if ferr == nil {
 				r.SVG(f)
 				f.Close()
@@ -168,13 +171,14 @@ func renderAPI(r apiResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## API: dialerd against net/http + PostgreSQL, same requests\n\n")
 	fmt.Fprintf(&b, "- command: `%s`\n- machine: %s\n- date: %s\n- load average before the run: %s\n", r.Command, r.Machine, r.Date, r.LoadAvg)
-	fmt.Fprintf(&b, "- dialerd: one node, default flags (fsync on every write). Baseline: `bench/pgstack`, the stack a team would write — net/http, pgx's pool at its defaults, PostgreSQL %s at its defaults (fsync, synchronous commit), the same validation (dialerd.Campaign.ApplyJSON) and the same JSON documents; its HTTP server runs in the harness's process.\n", r.PGVer)
-	fmt.Fprintf(&b, "- load: `bench/load`, fasthttp client, closed loop, %s per mix and stack, one stack at a time; 200 fixture campaigns made first on each; every request's latency in an HDR histogram (µs, 3 digits). Status reads campaigns without prospects on both stacks. Charts: bench/out/api-*.svg.\n\n", r.Duration)
+	fmt.Fprintf(&b, "- dialerd: one node, default flags (fsync on every write). Baseline: `bench/pgstack`, the stack a team would write — net/http, pgx's pool at its defaults, PostgreSQL %s at its defaults (fsync, synchronous commit), the same validation (dialerd.Campaign.ApplyJSON) and the same JSON documents; its HTTP server is a process of its own (bench/cmd/pgstack); its server figures are that process plus PostgreSQL and its backends.\n", r.PGVer)
+	fmt.Fprintf(&b, "- load: `bench/load`, fasthttp client, closed loop, %s per mix and stack, one stack at a time; 200 fixture campaigns made first on each; every request's latency in an HDR histogram (µs, 3 digits). Status reads campaigns without prospects on both stacks. Charts (throughput over the run, latency percentiles per op) below each table, from bench/charts/.\n\n", r.Duration)
 	for _, m := range apiMixes {
 		rs := r.Runs[m.Name]
 		fmt.Fprintf(&b, "### %s: `%s`, %d connections\n\n", m.Name, m.Mix, m.Concurrency)
 		for _, x := range rs {
 			fmt.Fprintf(&b, "%s\n", x.Markdown())
+			fmt.Fprintf(&b, "![%s, %s](charts/api-%s-%s.svg)\n\n", m.Name, x.Name, m.Name, stackName(x.Name))
 		}
 		if len(rs) == 2 {
 			fmt.Fprintf(&b, "%s\n", load.CompareMarkdown(rs[0], rs[1]))
@@ -197,4 +201,34 @@ func renderAPI(r apiResult) string {
 		}
 	}
 	return b.String()
+}
+
+// startPGStack builds and starts bench/cmd/pgstack on dsn and returns the
+// process and the address it listens on.
+func startPGStack(ctx context.Context, h *harness, dsn string) (*exec.Cmd, string, error) {
+	bin := buildTool(h, "./bench/cmd/pgstack")
+	cmd := exec.CommandContext(ctx, bin, "-dsn", dsn)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, "", err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	h.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		return nil, "", fmt.Errorf("pgstack did not start: %q %v", line, err)
+	}
+	return cmd, addr, nil
+}
+
+// stackName names a stack's chart file.
+func stackName(run string) string {
+	if strings.HasPrefix(run, "dialerd") {
+		return "dialerd"
+	}
+	return "postgres"
 }

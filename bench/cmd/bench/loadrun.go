@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -93,7 +92,7 @@ func runLoad(ctx context.Context, h *harness, sp loadSpec) (string, error) {
 	}
 	saveJSON("load", res)
 	if res.Result != nil {
-		if f, ferr := os.Create(filepath.Join("bench", "out", "load.svg")); ferr == nil {
+		if f, ferr := createChart("load.svg"); ferr == nil {
 			res.Result.SVG(f)
 			f.Close()
 		}
@@ -128,8 +127,8 @@ func renderLoad(r loadResult) string {
 	fmt.Fprintf(&b, "## Load: a request mix against dialerd\n\n")
 	fmt.Fprintf(&b, "- command: `%s`\n- machine: %s\n- date: %s\n- load average before the run: %s\n", r.Command, r.Machine, r.Date, r.LoadAvg)
 	fmt.Fprintf(&b, "- target: %s; requests spread over the nodes (each request to a node drawn from its number, so a seed replays).\n", where)
-	fmt.Fprintf(&b, "- load: `bench/load`, fasthttp client, %s, mix `%s`, %s; 200 fixture campaigns and two lists made first. Chart: bench/out/load.svg; JSON: bench/out/load.json.\n\n", loop, r.Spec.Mix, r.Spec.Duration)
+	fmt.Fprintf(&b, "- load: `bench/load`, fasthttp client, %s, mix `%s`, %s; 200 fixture campaigns and two lists made first. JSON: bench/out/load.json.\n\n", loop, r.Spec.Mix, r.Spec.Duration)
 	b.WriteString(r.Result.Markdown())
-	b.WriteString("\n")
+	b.WriteString("\n![throughput and latency of the load run](charts/load.svg)\n")
 	return b.String()
 }

@@ -228,6 +228,15 @@ func saveJSON(name string, v any) {
 	_ = os.WriteFile(filepath.Join("bench/out", name+".json"), b, 0o644)
 }
 
+// createChart creates a chart image that RESULTS.md shows: bench/charts is
+// kept in the repository, beside the results that link to it.
+func createChart(name string) (*os.File, error) {
+	if err := os.MkdirAll("bench/charts", 0o755); err != nil {
+		return nil, err
+	}
+	return os.Create(filepath.Join("bench", "charts", name))
+}
+
 // buildTool builds a command of this module into the harness's directory.
 func buildTool(h *harness, pkg string) string {
 	out := filepath.Join(h.dir, filepath.Base(pkg))

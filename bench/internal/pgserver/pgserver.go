@@ -209,3 +209,13 @@ func (s *Server) Query(ctx context.Context, sql string) (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
+
+// Pid is the postmaster's process id (its backends are its children).
+func (s *Server) Pid() (int, error) {
+	b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
+}

@@ -11,8 +11,9 @@ export DIALERD_BOOTSTRAP_TOKEN
 run: ## one node on 127.0.0.1:8080, data in ./data (extra flags: ARGS='--clock virtual --clock-speed 600')
 	$(GO) run ./cmd/dialerd $(ARGS)
 
-build:
+build: ## bin/dialerd (the node) and bin/dialerctl (its command-line client, docs/cli.md)
 	$(GO) build -o bin/dialerd ./cmd/dialerd
+	$(GO) build -o bin/dialerctl ./cmd/dialerctl
 
 test: ## vet, then every test with the race detector (multi-node tests run as processes), then the dialer simulation
 	$(GO) vet $(PKGS)

@@ -1,5 +1,7 @@
 package dialerd
 
+import "time"
+
 // Campaign statuses, with the reference's meanings.
 const (
 	StatusRunning   = "Running"   // active, calls in progress
@@ -101,4 +103,31 @@ func ComputeStatus(c *Campaign, in StatusInput) CampaignStatus {
 		s.Reasons = append(s.Reasons, in.Reasons...)
 	}
 	return s
+}
+
+// Bounds of a campaign's per-minute series (GET …/stats/?minutes=N).
+const (
+	DefaultSeriesMinutes = 60
+	MaxSeriesMinutes     = 24 * 60 // a campaign keeps a day of minutes
+)
+
+// CampaignSeries is a campaign's figures minute by minute on its clock (on
+// a virtual clock, virtual minutes), oldest first and zero-filled, ending
+// with the minute now is in: what a wallboard charts.
+type CampaignSeries struct {
+	Slug   string        `json:"slug"`
+	Now    time.Time     `json:"now"`
+	Points []MinutePoint `json:"points"`
+}
+
+// MinutePoint is one minute of a campaign. Attempts count the calls placed
+// in it, answered those answered in it, abandoned those of the answered
+// that were abandoned (whenever they ended): AbandonRate is
+// abandoned / answered, 0 for a minute nothing was answered in.
+type MinutePoint struct {
+	Minute      time.Time `json:"minute"`
+	Attempts    int       `json:"attempts"`
+	Answered    int       `json:"answered"`
+	Abandoned   int       `json:"abandoned"`
+	AbandonRate float64   `json:"abandon_rate"`
 }

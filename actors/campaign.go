@@ -162,6 +162,8 @@ func (g *campaignGrain) handle(ctx actor.Context, m *pb.CampaignRequest) *pb.Rep
 		return reply(g.status, nil)
 	case pb.CampaignOp_CAMPAIGN_CALLS:
 		return reply(g.callsPage(m.Cursor, int(m.Limit)))
+	case pb.CampaignOp_CAMPAIGN_STATS:
+		return reply(g.seriesDoc(int(m.Limit)))
 	case pb.CampaignOp_CAMPAIGN_EVENT:
 		return reply(g.onEvent(ctx, m))
 	case pb.CampaignOp_CAMPAIGN_DISPOSITION:

@@ -32,6 +32,7 @@ import (
 //	o/<n>       call n is in progress (closed as unknown on restart)
 //	callseq     the last call number given
 //	st/<day>    attempts, answered and abandoned on a UTC day
+//	sm/<minute> the same by minute, for a day (stats.go)
 
 const callNumWidth = 12
 
@@ -76,6 +77,11 @@ type dialing struct {
 	dncSaved  map[int64]bool
 	days      map[string]*dayStats
 	dirtyDays map[string]bool
+	// minutes are the figures by minute (stats.go); prunedAt is the
+	// minute the stale ones were last looked for.
+	minutes      map[string]*dayStats
+	dirtyMinutes map[string]bool
+	prunedAt     string
 
 	lists      []string
 	listsFresh bool
@@ -123,6 +129,9 @@ func (g *campaignGrain) startDialing(ctx actor.Context) error {
 	if err := g.loadDays(); err != nil {
 		return err
 	}
+	if err := g.loadMinutes(); err != nil {
+		return err
+	}
 	d.dnc, d.dncSaved = map[int64]string{}, map[int64]bool{}
 	err = store.Scan(c, g.identity, "dq/", func(key string, v []byte) error {
 		n, err := strconv.ParseInt(strings.TrimPrefix(key, "dq/"), 10, 64)
@@ -145,7 +154,7 @@ func (g *campaignGrain) startDialing(ctx actor.Context) error {
 	}
 	s := dialer.SettingsOf(*g.c)
 	d.e = dialer.NewEngine(s, nil, rand.New(rand.NewPCG(uint64(len(g.slug)), uint64(d.seq))))
-	d.recs, d.dirty, d.results, d.dirtyDays = map[int64]*dialerd.CallRecord{}, map[int64]bool{}, map[string][]dialer.Result{}, map[string]bool{}
+	d.recs, d.dirty, d.results, d.dirtyDays, d.dirtyMinutes = map[int64]*dialerd.CallRecord{}, map[int64]bool{}, map[string][]dialer.Result{}, map[string]bool{}, map[string]bool{}
 	if len(open) > 0 {
 		vals, err := store.GetMany(c, g.identity, open)
 		if err != nil {
@@ -531,8 +540,8 @@ func (g *campaignGrain) newRecord(c *dialer.Call, p *dialerd.Prospect, now time.
 		}
 	}
 	d.recs[c.ID], d.dirty[c.ID] = r, true
-	day := d.day(now)
-	day.Attempts++
+	d.day(now).Attempts++
+	d.minute(now).Attempts++
 }
 
 func (d *dialing) day(t time.Time) *dayStats {
@@ -561,6 +570,7 @@ func (g *campaignGrain) after() {
 			t := c.Answered.UTC()
 			r.AnsweredAt = &t
 			d.day(c.Answered).Answered++
+			d.minute(c.Answered).Answered++
 		}
 		if !c.Connected.IsZero() && r.ConnectedAt == nil {
 			t := c.Connected.UTC()
@@ -579,6 +589,12 @@ func (g *campaignGrain) after() {
 				w := c.Ended.Sub(c.Answered).Seconds()
 				r.WaitSeconds = &w
 				d.day(c.Ended).Abandoned++
+				// In the minute it was answered (stats.go).
+				at := c.Answered
+				if at.IsZero() {
+					at = c.Ended
+				}
+				d.minute(at).Abandoned++
 				g.deps.Provider.Hangup(g.slug, r.ID, "abandoned")
 			}
 		}
@@ -683,13 +699,20 @@ func (g *campaignGrain) flushDNC() {
 }
 
 // flushCalls writes changed call records (and the call sequence, and the
-// daily figures) in one batch.
+// daily and minute figures, deleting minutes past keeping) in one batch.
 func (g *campaignGrain) flushCalls() error {
 	d := &g.d
-	if len(d.dirty) == 0 && len(d.dirtyDays) == 0 {
+	now := g.deps.Clock.Now()
+	var stale []string
+	if k := minuteKey(now); k != d.prunedAt {
+		if stale = staleMinutes(d.minutes, now); len(stale) == 0 {
+			d.prunedAt = k
+		}
+	}
+	if len(d.dirty) == 0 && len(d.dirtyDays) == 0 && len(d.dirtyMinutes) == 0 && len(stale) == 0 {
 		return nil
 	}
-	ops := make([]dialerd.Op, 0, 2*len(d.dirty)+len(d.dirtyDays)+1)
+	ops := make([]dialerd.Op, 0, 2*len(d.dirty)+len(d.dirtyDays)+len(d.dirtyMinutes)+len(stale)+1)
 	for n := range d.dirty {
 		r := d.recs[n]
 		doc, err := json.Marshal(r)
@@ -706,6 +729,13 @@ func (g *campaignGrain) flushCalls() error {
 	for k := range d.dirtyDays {
 		b, _ := json.Marshal(d.days[k])
 		ops = append(ops, dialerd.Set("st/"+k, b))
+	}
+	for k := range d.dirtyMinutes {
+		b, _ := json.Marshal(d.minutes[k])
+		ops = append(ops, dialerd.Set("sm/"+k, b))
+	}
+	for _, k := range stale {
+		ops = append(ops, dialerd.Delete("sm/"+k)) // after any Set of it
 	}
 	var saved []int64
 	for n, number := range d.dnc {
@@ -728,6 +758,13 @@ func (g *campaignGrain) flushCalls() error {
 	}
 	clear(d.dirty)
 	clear(d.dirtyDays)
+	clear(d.dirtyMinutes)
+	for _, k := range stale {
+		delete(d.minutes, k)
+	}
+	if len(stale) > 0 {
+		d.prunedAt = minuteKey(now)
+	}
 	return nil
 }
 

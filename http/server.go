@@ -83,6 +83,8 @@ type Server struct {
 	ln   net.Listener
 	done chan error
 	adds addGroups
+	// uiAssets are the dashboard's files by name (ui.go).
+	uiAssets map[string]uiAsset
 }
 
 // New returns a server; Start listens.
@@ -102,7 +104,7 @@ func New(cfg Config) *Server {
 	if cfg.AuthCacheTTL <= 0 {
 		cfg.AuthCacheTTL = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http")}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), uiAssets: loadUI()}
 	s.auth = newAuthenticator(cfg.BootstrapToken, cfg.Grains, cfg.Clock, cfg.AuthCacheTTL)
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -208,6 +210,8 @@ func match(parts []string) *route {
 		return routeCampaign
 	case len(parts) == 3 && parts[0] == "campaign" && parts[2] == "status":
 		return routeCampaignStatus
+	case len(parts) == 3 && parts[0] == "campaign" && parts[2] == "stats":
+		return routeCampaignStats
 	case len(parts) == 1 && parts[0] == "token":
 		return routeTokens
 	case len(parts) == 1 && parts[0] == "cluster":
@@ -252,6 +256,7 @@ var (
 	routeCampaigns      = &route{"/api/v/campaign/", map[string]handler{"GET": (*Server).listCampaigns, "POST": (*Server).createCampaign}}
 	routeCampaign       = &route{"/api/v/campaign/{slug}/", map[string]handler{"GET": (*Server).getCampaign, "PUT": (*Server).replaceCampaign, "PATCH": (*Server).patchCampaign, "DELETE": (*Server).deleteCampaign}}
 	routeCampaignStatus = &route{"/api/v/campaign/{slug}/status/", map[string]handler{"GET": (*Server).campaignStatus}}
+	routeCampaignStats  = &route{"/api/v/campaign/{slug}/stats/", map[string]handler{"GET": (*Server).campaignStats}}
 	routeTokens         = &route{"/api/v/token/", map[string]handler{"GET": (*Server).listTokens, "POST": (*Server).createToken}}
 	routeLists          = &route{"/api/v/list/", map[string]handler{"GET": (*Server).listLists, "POST": (*Server).createList}}
 	routeList           = &route{"/api/v/list/{id}/", map[string]handler{"GET": (*Server).getList, "DELETE": (*Server).deleteList}}
@@ -293,7 +298,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		name = "/metrics"
 		s.cfg.Metrics.handler(ctx)
 	default:
-		name = s.api(ctx, path)
+		if path == "/ui" || strings.HasPrefix(path, uiPrefix) {
+			name = uiPrefix
+			s.ui(ctx, path)
+		} else {
+			name = s.api(ctx, path)
+		}
 	}
 	s.cfg.Metrics.requests.WithLabelValues(name, string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
 	s.cfg.Metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())

@@ -41,6 +41,7 @@ const (
 	CampaignOp_CAMPAIGN_EVENT          CampaignOp = 10 // body: provider.Event
 	CampaignOp_CAMPAIGN_DISPOSITION    CampaignOp = 11 // call, body: dialerd.Disposition
 	CampaignOp_CAMPAIGN_WAKE           CampaignOp = 12 // start ticking if active; re-read its lists
+	CampaignOp_CAMPAIGN_STATS          CampaignOp = 13 // limit: minutes; the figures by minute (dialerd.CampaignSeries)
 )
 
 // Enum value maps for CampaignOp.
@@ -59,6 +60,7 @@ var (
 		10: "CAMPAIGN_EVENT",
 		11: "CAMPAIGN_DISPOSITION",
 		12: "CAMPAIGN_WAKE",
+		13: "CAMPAIGN_STATS",
 	}
 	CampaignOp_value = map[string]int32{
 		"CAMPAIGN_OP_UNSPECIFIED": 0,
@@ -74,6 +76,7 @@ var (
 		"CAMPAIGN_EVENT":          10,
 		"CAMPAIGN_DISPOSITION":    11,
 		"CAMPAIGN_WAKE":           12,
+		"CAMPAIGN_STATS":          13,
 	}
 )
 
@@ -1180,7 +1183,7 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x06number\x18\x04 \x01(\tR\x06number\x12\x16\n" +
 	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x14\n" +
 	"\x05limit\x18\x06 \x01(\rR\x05limit\x12\x18\n" +
-	"\anumbers\x18\a \x03(\tR\anumbers*\xb1\x02\n" +
+	"\anumbers\x18\a \x03(\tR\anumbers*\xc5\x02\n" +
 	"\n" +
 	"CampaignOp\x12\x1b\n" +
 	"\x17CAMPAIGN_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
@@ -1196,7 +1199,8 @@ const file_dialerd_v1_dialerd_proto_rawDesc = "" +
 	"\x0eCAMPAIGN_EVENT\x10\n" +
 	"\x12\x18\n" +
 	"\x14CAMPAIGN_DISPOSITION\x10\v\x12\x11\n" +
-	"\rCAMPAIGN_WAKE\x10\f*V\n" +
+	"\rCAMPAIGN_WAKE\x10\f\x12\x12\n" +
+	"\x0eCAMPAIGN_STATS\x10\r*V\n" +
 	"\aTokenOp\x12\x18\n" +
 	"\x14TOKEN_OP_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tTOKEN_GET\x10\x01\x12\x10\n" +

@@ -80,6 +80,7 @@ type Server struct {
 	log  *slog.Logger
 	auth *authenticator
 	srv  *fasthttp.Server
+	docs []byte // the /docs page
 	ln   net.Listener
 	done chan error
 }
@@ -101,7 +102,7 @@ func New(cfg Config) *Server {
 	if cfg.AuthCacheTTL <= 0 {
 		cfg.AuthCacheTTL = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http")}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), docs: docsPage()}
 	s.auth = newAuthenticator(cfg.BootstrapToken, cfg.Grains, cfg.Clock, cfg.AuthCacheTTL)
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -274,29 +275,87 @@ var (
 	routeDNC       = &route{"/api/v/dnc/{number}/", map[string]handler{"GET": (*Server).getDNC, "DELETE": (*Server).deleteDNC}}
 )
 
+// routes lists every route match can return, for Routes (and so for the
+// OpenAPI document's tests); TestRouteTable fails when match returns one
+// that is not here.
+var routes = []*route{
+	routeCampaigns, routeCampaign, routeCampaignStatus, routeCampaignCalls,
+	routeTokens, routeToken, routeCluster,
+	routeLists, routeList, routeListProspects, routeProspectAdd, routeEligibility,
+	routeUpload, routeUploadRetry,
+	routeAgent, routeAgentSeat,
+	routeCallEvent, routeCallDisposition,
+	routeDNCs, routeDNCUpload, routeDNC,
+}
+
+// fixedPath is a path outside /api/v/, served whatever the method (probes
+// and scrapers send what they send); it is documented as a GET.
+type fixedPath struct {
+	path  string // exact, also the metrics label
+	serve func(s *Server, ctx *fasthttp.RequestCtx)
+}
+
+// fixedPaths are the node's paths outside the API's route table.
+var fixedPaths = []fixedPath{
+	{"/healthz", (*Server).healthz},
+	{"/readyz", (*Server).readyz},
+	{"/metrics", (*Server).metrics},
+	{openAPIPath, (*Server).serveOpenAPI},
+	{docsPath, (*Server).serveDocs},
+}
+
+// Route is one method on one path the node serves, the path written as
+// the OpenAPI document writes it ("/api/v/campaign/{slug}/").
+type Route struct {
+	Method, Path string
+}
+
+// Routes lists every method of every route of the API, then the fixed
+// paths: what the OpenAPI document must describe, no more and no less.
+func Routes() []Route {
+	var out []Route
+	for _, rt := range routes {
+		for _, m := range strings.Split(allow(rt), ", ") {
+			out = append(out, Route{Method: m, Path: rt.name})
+		}
+	}
+	for _, f := range fixedPaths {
+		out = append(out, Route{Method: "GET", Path: f.path})
+	}
+	return out
+}
+
 const apiPrefix = "/api/v/"
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := dialerd.Stopwatch()
 	path := string(ctx.Path())
-	name := "other"
-	switch path {
-	case "/healthz":
-		name = "/healthz"
-		ctx.SetContentType("application/json")
-		ctx.SetBodyString(`{"status":"ok"}`)
-	case "/readyz":
-		name = "/readyz"
-		s.readyz(ctx)
-	case "/metrics":
-		name = "/metrics"
-		s.cfg.Metrics.handler(ctx)
-	default:
+	var name string
+	if f := fixedPathOf(path); f != nil {
+		name = f.path
+		f.serve(s, ctx)
+	} else {
 		name = s.api(ctx, path)
 	}
 	s.cfg.Metrics.requests.WithLabelValues(name, string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
 	s.cfg.Metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 }
+
+func fixedPathOf(path string) *fixedPath {
+	for i := range fixedPaths {
+		if fixedPaths[i].path == path {
+			return &fixedPaths[i]
+		}
+	}
+	return nil
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) { s.cfg.Metrics.handler(ctx) }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")

@@ -80,6 +80,7 @@ type Server struct {
 	log  *slog.Logger
 	auth *authenticator
 	srv  *fasthttp.Server
+	docs []byte // the /docs page
 	ln   net.Listener
 	done chan error
 	adds addGroups
@@ -104,7 +105,7 @@ func New(cfg Config) *Server {
 	if cfg.AuthCacheTTL <= 0 {
 		cfg.AuthCacheTTL = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), uiAssets: loadUI()}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "http"), uiAssets: loadUI(), docs: docsPage()}
 	s.auth = newAuthenticator(cfg.BootstrapToken, cfg.Grains, cfg.Clock, cfg.AuthCacheTTL)
 	s.srv = &fasthttp.Server{
 		Handler:               s.handle,
@@ -280,34 +281,92 @@ var (
 	routeDNC       = &route{"/api/v/dnc/{number}/", map[string]handler{"GET": (*Server).getDNC, "DELETE": (*Server).deleteDNC}}
 )
 
+// routes lists every route match can return, for Routes (and so for the
+// OpenAPI document's tests); TestRouteTable fails when match returns one
+// that is not here.
+var routes = []*route{
+	routeCampaigns, routeCampaign, routeCampaignStatus, routeCampaignStats, routeCampaignCalls,
+	routeTokens, routeToken, routeCluster,
+	routeLists, routeList, routeListProspects, routeProspectAdd, routeEligibility,
+	routeUpload, routeUploadRetry,
+	routeAgent, routeAgentSeat,
+	routeCallEvent, routeCallDisposition,
+	routeDNCs, routeDNCUpload, routeDNC,
+}
+
+// fixedPath is a path outside /api/v/, served whatever the method (probes
+// and scrapers send what they send); it is documented as a GET.
+type fixedPath struct {
+	path  string // exact, also the metrics label
+	serve func(s *Server, ctx *fasthttp.RequestCtx)
+	// tree: path ends in "/" and serves every path under it, and path
+	// without its slash (the dashboard's files).
+	tree bool
+}
+
+// fixedPaths are the node's paths outside the API's route table.
+var fixedPaths = []fixedPath{
+	{"/healthz", (*Server).healthz, false},
+	{"/readyz", (*Server).readyz, false},
+	{"/metrics", (*Server).metrics, false},
+	{openAPIPath, (*Server).serveOpenAPI, false},
+	{docsPath, (*Server).serveDocs, false},
+	{uiPrefix, (*Server).serveUI, true},
+}
+
+// Route is one method on one path the node serves, the path written as
+// the OpenAPI document writes it ("/api/v/campaign/{slug}/").
+type Route struct {
+	Method, Path string
+}
+
+// Routes lists every method of every route of the API, then the fixed
+// paths: what the OpenAPI document must describe, no more and no less.
+func Routes() []Route {
+	var out []Route
+	for _, rt := range routes {
+		for _, m := range strings.Split(allow(rt), ", ") {
+			out = append(out, Route{Method: m, Path: rt.name})
+		}
+	}
+	for _, f := range fixedPaths {
+		out = append(out, Route{Method: "GET", Path: f.path})
+	}
+	return out
+}
+
 const apiPrefix = "/api/v/"
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := dialerd.Stopwatch()
 	path := string(ctx.Path())
-	name := "other"
-	switch path {
-	case "/healthz":
-		name = "/healthz"
-		ctx.SetContentType("application/json")
-		ctx.SetBodyString(`{"status":"ok"}`)
-	case "/readyz":
-		name = "/readyz"
-		s.readyz(ctx)
-	case "/metrics":
-		name = "/metrics"
-		s.cfg.Metrics.handler(ctx)
-	default:
-		if path == "/ui" || strings.HasPrefix(path, uiPrefix) {
-			name = uiPrefix
-			s.ui(ctx, path)
-		} else {
-			name = s.api(ctx, path)
-		}
+	var name string
+	if f := fixedPathOf(path); f != nil {
+		name = f.path
+		f.serve(s, ctx)
+	} else {
+		name = s.api(ctx, path)
 	}
 	s.cfg.Metrics.requests.WithLabelValues(name, string(ctx.Method()), strconv.Itoa(ctx.Response.StatusCode())).Inc()
 	s.cfg.Metrics.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 }
+
+func fixedPathOf(path string) *fixedPath {
+	for i := range fixedPaths {
+		f := &fixedPaths[i]
+		if f.path == path || f.tree && (strings.HasPrefix(path, f.path) || path == strings.TrimSuffix(f.path, "/")) {
+			return f
+		}
+	}
+	return nil
+}
+
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) { s.cfg.Metrics.handler(ctx) }
 
 func (s *Server) readyz(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")

@@ -66,6 +66,9 @@ func loadUI() map[string]uiAsset {
 }
 
 // ui serves GET /ui/…; /ui/ is the page itself.
+// serveUI serves /ui and everything under /ui/ (fixedPaths).
+func (s *Server) serveUI(ctx *fasthttp.RequestCtx) { s.ui(ctx, string(ctx.Path())) }
+
 func (s *Server) ui(ctx *fasthttp.RequestCtx, p string) {
 	if p == "/ui" {
 		// A relative Location: right behind any proxy or host name.

@@ -60,26 +60,8 @@ func campaignsList(fs *flag.FlagSet) runFunc {
 	ws := fs.String("workspace", "", "only the campaigns of this workspace")
 	email := fs.String("email", "", "only the campaigns of this owner")
 	return func(ctx context.Context, x *cli, _ []string) error {
-		q := url.Values{}
-		if *ws != "" {
-			q.Set("workspace", *ws)
-		}
-		if *email != "" {
-			q.Set("email", *email)
-		}
-		path := "campaign/"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		data, err := x.api.get(ctx, path, "")
-		if err != nil {
-			return err
-		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var cs []dialerd.Campaign
-		if err := decode(data, &cs); err != nil {
+		cs, printed, err := getMany[dialerd.Campaign](ctx, x, withQuery("campaign/", "workspace", *ws, "email", *email))
+		if err != nil || printed {
 			return err
 		}
 		if len(cs) == 0 {

@@ -148,3 +148,31 @@ func decode(data []byte, v any) error {
 	}
 	return nil
 }
+
+// withQuery is path with the query of the pairs kv (name, value, …) whose
+// value is not empty.
+func withQuery(path string, kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+// getMany GETs a listing. With --json it prints the answer as it is and
+// reports printed; otherwise it decodes the items.
+func getMany[T any](ctx context.Context, x *cli, path string) (items []T, printed bool, err error) {
+	data, err := x.api.get(ctx, path, "")
+	if err != nil {
+		return nil, false, err
+	}
+	if x.g.json {
+		return nil, true, x.printJSON(data)
+	}
+	return items, false, decode(data, &items)
+}

@@ -36,26 +36,8 @@ func listsList(fs *flag.FlagSet) runFunc {
 	campaign := fs.String("campaign", "", "only the lists of this campaign (slug)")
 	ws := fs.String("workspace", "", "only the lists of this workspace")
 	return func(ctx context.Context, x *cli, _ []string) error {
-		q := url.Values{}
-		if *campaign != "" {
-			q.Set("campaign", *campaign)
-		}
-		if *ws != "" {
-			q.Set("workspace", *ws)
-		}
-		path := "list/"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		data, err := x.api.get(ctx, path, "")
-		if err != nil {
-			return err
-		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var ls []dialerd.ProspectList
-		if err := decode(data, &ls); err != nil {
+		ls, printed, err := getMany[dialerd.ProspectList](ctx, x, withQuery("list/", "campaign", *campaign, "workspace", *ws))
+		if err != nil || printed {
 			return err
 		}
 		if len(ls) == 0 {

@@ -27,15 +27,8 @@ func tokenWhat(id string) string { return fmt.Sprintf("token %q", id) }
 
 func tokensList(fs *flag.FlagSet) runFunc {
 	return func(ctx context.Context, x *cli, _ []string) error {
-		data, err := x.api.get(ctx, "token/", "")
-		if err != nil {
-			return err
-		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var ts []dialerd.Token
-		if err := decode(data, &ts); err != nil {
+		ts, printed, err := getMany[dialerd.Token](ctx, x, "token/")
+		if err != nil || printed {
 			return err
 		}
 		if len(ts) == 0 {

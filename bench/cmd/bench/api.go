@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dialerd/dialerd"
-	"github.com/dialerd/dialerd/bench/internal/pgserver"
 	"github.com/dialerd/dialerd/bench/load"
 	"github.com/dialerd/dialerd/bench/pgstack"
 	"github.com/dialerd/dialerd/internal/nodetest"
@@ -75,20 +74,12 @@ func runAPI(ctx context.Context, h *harness, d time.Duration) (string, error) {
 		}
 		node.Kill()
 
-		// The conventional stack, its HTTP server in this process.
-		bin, err := pgserver.Bin(ctx, true, h.Logf)
+		// The conventional stack.
+		pg, ver, err := startPostgres(ctx, h)
 		if err != nil {
 			return err
 		}
-		pg, err := pgserver.Start(ctx, bin)
-		if err != nil {
-			return err
-		}
-		h.Cleanup(pg.Stop)
-		res.PGVer, _ = pg.Query(ctx, "show server_version")
-		if i := strings.IndexByte(res.PGVer, ' '); i > 0 {
-			res.PGVer = res.PGVer[:i]
-		}
+		res.PGVer = ver
 		pool, err := pgxpool.New(ctx, pg.DSN())
 		if err != nil {
 			return err

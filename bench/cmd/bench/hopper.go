@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dialerd/dialerd"
-	"github.com/dialerd/dialerd/bench/internal/pgserver"
 	"github.com/dialerd/dialerd/bench/pgstack"
 )
 
@@ -90,19 +89,11 @@ func runHopper(ctx context.Context, h *harness, rows int, d time.Duration) (stri
 		}
 
 		// The SQL hopper.
-		bin, err := pgserver.Bin(ctx, true, h.Logf)
+		pg, ver, err := startPostgres(ctx, h)
 		if err != nil {
 			return err
 		}
-		pg, err := pgserver.Start(ctx, bin)
-		if err != nil {
-			return err
-		}
-		h.Cleanup(pg.Stop)
-		res.PGVer, _ = pg.Query(ctx, "show server_version")
-		if i := strings.IndexByte(res.PGVer, ' '); i > 0 {
-			res.PGVer = res.PGVer[:i]
-		}
+		res.PGVer = ver
 		pool, err := pgxpool.New(ctx, pg.DSN()+" pool_max_conns=16")
 		if err != nil {
 			return err

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerd/dialerd/bench/internal/pgserver"
 	"github.com/dialerd/dialerd/bench/load"
 )
 
@@ -226,6 +227,26 @@ func saveJSON(name string, v any) {
 	_ = os.MkdirAll("bench/out", 0o755)
 	b, _ := json.MarshalIndent(v, "", "  ")
 	_ = os.WriteFile(filepath.Join("bench/out", name+".json"), b, 0o644)
+}
+
+// startPostgres starts a throwaway PostgreSQL server (installing it with
+// apt-get when missing), stopped with the harness, and returns it with its
+// version ("15.18").
+func startPostgres(ctx context.Context, h *harness) (*pgserver.Server, string, error) {
+	bin, err := pgserver.Bin(ctx, true, h.Logf)
+	if err != nil {
+		return nil, "", err
+	}
+	pg, err := pgserver.Start(ctx, bin)
+	if err != nil {
+		return nil, "", err
+	}
+	h.Cleanup(pg.Stop)
+	ver, _ := pg.Query(ctx, "show server_version")
+	if i := strings.IndexByte(ver, ' '); i > 0 {
+		ver = ver[:i]
+	}
+	return pg, ver, nil
 }
 
 // createChart creates a chart image that RESULTS.md shows: bench/charts is

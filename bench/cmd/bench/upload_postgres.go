@@ -9,11 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dialerd/dialerd"
-	"github.com/dialerd/dialerd/bench/internal/pgserver"
 )
 
 type postgresOutcome struct {
@@ -34,19 +32,11 @@ const pgColumns = "id, phone, first_name, last_name, email, state, zip, company,
 func postgresBaseline(ctx context.Context, h *harness, path string) postgresOutcome {
 	var out postgresOutcome
 	err := catch(func() error {
-		bin, err := pgserver.Bin(ctx, true, h.Logf)
+		pg, ver, err := startPostgres(ctx, h)
 		if err != nil {
 			return err
 		}
-		pg, err := pgserver.Start(ctx, bin)
-		if err != nil {
-			return err
-		}
-		h.Cleanup(pg.Stop)
-		out.Version, _ = pg.Query(ctx, "show server_version")
-		if i := strings.IndexByte(out.Version, ' '); i > 0 {
-			out.Version = out.Version[:i]
-		}
+		out.Version = ver
 		create := "create table prospects(id bigint primary key, phone text, first_name text, last_name text, email text, state text, zip text, company text, plan text, notes text, next_call_at timestamptz); create index on prospects(next_call_at)"
 		if _, err := pg.Query(ctx, create); err != nil {
 			return err

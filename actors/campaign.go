@@ -58,6 +58,7 @@ func (g *campaignGrain) Receive(ctx actor.Context) {
 		}
 		g.dial(ctx)
 	case *actor.Stopped:
+		g.deps.Reads.withdraw(g)
 		g.stopDialing()
 		if g.identity != "" {
 			g.deps.OnGrain(KindCampaign, -1)
@@ -99,6 +100,7 @@ func (g *campaignGrain) load() error {
 	if doc != nil {
 		g.c, g.doc = &c, doc
 	}
+	g.deps.Reads.publish(g)
 	return nil
 }
 
@@ -237,6 +239,7 @@ func (g *campaignGrain) persist(next *dialerd.Campaign) ([]byte, error) {
 		return nil, err
 	}
 	g.c, g.doc, g.status = next, doc, nil
+	g.deps.Reads.publish(g)
 	return doc, nil
 }
 
@@ -275,6 +278,7 @@ func (g *campaignGrain) delete() error {
 	}
 	g.hangUpAll()
 	g.c, g.doc, g.status = nil, nil, nil
+	g.deps.Reads.withdraw(g)
 	return nil
 }
 

@@ -45,6 +45,9 @@ type Deps struct {
 	// few batches in memory and keeps a core busy); the others wait their
 	// turn, processing with nothing done yet. Nil: no bound.
 	Loaders chan struct{}
+	// Reads receives the campaign documents of this node's grains (nil:
+	// none kept).
+	Reads *Reads
 }
 
 // Kinds returns the cluster kinds this node hosts.

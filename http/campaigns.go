@@ -103,7 +103,26 @@ func (s *Server) campaignCall(r *request, op pb.CampaignOp, body []byte) ([]byte
 }
 
 func (s *Server) getCampaign(r *request) error {
+	if doc, ok := s.ownedCampaign(r); ok {
+		writeJSON(r.ctx, fasthttp.StatusOK, doc)
+		return nil
+	}
 	return s.answer(r, pb.CampaignOp_CAMPAIGN_GET, nil)
+}
+
+// ownedCampaign answers a read of a campaign whose grain is active on this
+// node, while this node serves it, from the document the grain published
+// (actors.Reads). Anything else — not active here, another node's, outside
+// the caller's workspaces — goes to the grain, which has the one answer.
+func (s *Server) ownedCampaign(r *request) ([]byte, bool) {
+	if s.cfg.Reads == nil {
+		return nil, false
+	}
+	doc, ws, ok := s.cfg.Reads.Campaign(r.parts[1])
+	if !ok || !r.p.Covers(ws) {
+		return nil, false
+	}
+	return doc, true
 }
 
 func (s *Server) campaignStatus(r *request) error {

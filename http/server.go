@@ -25,6 +25,12 @@ type Grains interface {
 	Request(ctx context.Context, kind, identity string, msg proto.Message) (any, error)
 }
 
+// CampaignReads gives the documents of the campaign grains active on this
+// node, while it serves them (actors.Reads).
+type CampaignReads interface {
+	Campaign(slug string) (doc []byte, workspace string, ok bool)
+}
+
 // Catalog answers listing questions without asking each grain.
 type Catalog interface {
 	Campaigns(ctx context.Context, p dialerd.Principal, f actors.CampaignFilter) ([]json.RawMessage, error)
@@ -60,6 +66,10 @@ type Config struct {
 	AuthCacheTTL time.Duration
 	Grains       Grains
 	Catalog      Catalog
+	// Reads lets a read of a campaign this node serves skip the grain's
+	// mailbox: its grain publishes its document there (nil: every read
+	// asks the grain).
+	Reads CampaignReads
 	// NewID returns a fresh unique ID (a UUID).
 	NewID   func() string
 	Clock   dialerd.Clock

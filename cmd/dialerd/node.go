@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		return nil, err
 	}
 	deps := &actors.Deps{Store: node.Store(), Clock: clock, Logger: log, NewID: uuid.NewString, OnGrain: metrics.OnGrain, Request: node.Request,
-		Loaders: make(chan struct{}, concurrentUploads)}
+		Loaders: make(chan struct{}, concurrentUploads), Reads: actors.NewReads(node.Store())}
 	events, err := n.startProvider(cfg, clock, deps, node, nodeID)
 	if err != nil {
 		store.Close()
@@ -164,6 +164,7 @@ func Start(ctx context.Context, cfg Config, logOut io.Writer) (*Node, error) {
 		BootstrapToken: cfg.BootstrapToken,
 		MaxUploadBytes: cfg.MaxUploadBytes,
 		Grains:         node,
+		Reads:          deps.Reads,
 		Catalog:        &actors.Catalog{Store: node.Store()},
 		NewID:          uuid.NewString,
 		Clock:          clock,

@@ -51,6 +51,9 @@ func main() {
 	seed := flag.Uint64("seed", 1, "load: seed of the dataset and the op draws")
 	out := flag.String("out", "bench/RESULTS.md", "results file whose scenario section is rewritten ('' = stdout only)")
 	flag.Parse()
+	if *out != "bench/RESULTS.md" {
+		chartsDir = filepath.Join("bench", "out")
+	}
 	set := map[string]bool{}
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["duration"] && (*scenario == "dialing" || *scenario == "campaigns") {
@@ -249,13 +252,17 @@ func startPostgres(ctx context.Context, h *harness) (*pgserver.Server, string, e
 	return pg, ver, nil
 }
 
-// createChart creates a chart image that RESULTS.md shows: bench/charts is
-// kept in the repository, beside the results that link to it.
+// chartsDir is where charts go: bench/charts, kept in the repository
+// beside the results that link to it, when a run rewrites RESULTS.md;
+// bench/out otherwise, so that a trial run leaves them alone.
+var chartsDir = filepath.Join("bench", "charts")
+
+// createChart creates a chart image in chartsDir.
 func createChart(name string) (*os.File, error) {
-	if err := os.MkdirAll("bench/charts", 0o755); err != nil {
+	if err := os.MkdirAll(chartsDir, 0o755); err != nil {
 		return nil, err
 	}
-	return os.Create(filepath.Join("bench", "charts", name))
+	return os.Create(filepath.Join(chartsDir, name))
 }
 
 // buildTool builds a command of this module into the harness's directory.

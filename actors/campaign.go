@@ -128,6 +128,7 @@ func (g *campaignGrain) handle(ctx actor.Context, m *pb.CampaignRequest) *pb.Rep
 	}
 	switch m.Op {
 	case pb.CampaignOp_CAMPAIGN_GET:
+		g.deps.Reads.refresh(g)
 		return reply(g.doc, nil)
 	case pb.CampaignOp_CAMPAIGN_REPLACE, pb.CampaignOp_CAMPAIGN_PATCH:
 		next := *g.c

@@ -74,6 +74,22 @@ func (r *Reads) publish(g *campaignGrain) {
 	r.campaigns.Store(g.slug, &readEntry{doc: g.doc, workspace: g.c.WorkspaceID(), epoch: r.epochOf(g.identity), owner: g})
 }
 
+// refresh publishes g's document again when its entry is missing or from
+// an older shard epoch: a re-plan that keeps this node the owner still
+// moves the epoch, and the campaign's next read through the grain puts the
+// fast path back.
+func (r *Reads) refresh(g *campaignGrain) {
+	if r == nil || g.c == nil {
+		return
+	}
+	if v, ok := r.campaigns.Load(g.slug); ok {
+		if e := v.(*readEntry); e.owner == g && e.epoch == r.epochOf(g.identity) {
+			return
+		}
+	}
+	r.publish(g)
+}
+
 // withdraw removes g's entry, unless a newer activation of the same
 // campaign has published since.
 func (r *Reads) withdraw(g *campaignGrain) {

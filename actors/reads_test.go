@@ -62,6 +62,16 @@ func TestReads(t *testing.T) {
 	if doc, _, ok := r.Campaign("spring"); !ok || string(doc) != `{"v":2}` {
 		t.Fatalf("after the old activation withdrew: %q %v", doc, ok)
 	}
+	// The epoch moves with this node still the owner: the entry is
+	// refused until a read through the grain refreshes it.
+	own.epoch = 5
+	if _, _, ok := r.Campaign("spring"); ok {
+		t.Fatal("an entry of an older epoch answered")
+	}
+	r.refresh(fresh)
+	if doc, _, ok := r.Campaign("spring"); !ok || string(doc) != `{"v":2}` {
+		t.Fatalf("after a refresh at the new epoch: %q %v", doc, ok)
+	}
 	// Deleted: gone.
 	fresh.c, fresh.doc = nil, nil
 	r.publish(fresh)

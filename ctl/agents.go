@@ -46,11 +46,8 @@ type agentView struct {
 }
 
 func (x *cli) showAgent(data []byte) error {
-	if x.g.json {
-		return x.printJSON(data)
-	}
-	var a agentView
-	if err := decode(data, &a); err != nil {
+	a, printed, err := decodeAnswer[agentView](x, data)
+	if err != nil || printed {
 		return err
 	}
 	byState := map[string]int{}

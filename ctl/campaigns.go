@@ -267,11 +267,8 @@ func campaignsCreate(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var c dialerd.Campaign
-		if err := decode(data, &c); err != nil {
+		c, printed, err := decodeAnswer[dialerd.Campaign](x, data)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(x.stdout, "Created campaign %q (slug %s, %s).\n", c.Name, c.Slug, campaignState(c))
@@ -306,11 +303,8 @@ func campaignsPatch(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var now map[string]json.RawMessage
-		if err := decode(data, &now); err != nil {
+		now, printed, err := decodeAnswer[map[string]json.RawMessage](x, data)
+		if err != nil || printed {
 			return err
 		}
 		parts := make([]string, 0, len(keys))
@@ -332,11 +326,8 @@ func campaignsPause(paused bool) func(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			if x.g.json {
-				return x.printJSON(data)
-			}
-			var c dialerd.Campaign
-			if err := decode(data, &c); err != nil {
+			c, printed, err := decodeAnswer[dialerd.Campaign](x, data)
+			if err != nil || printed {
 				return err
 			}
 			if paused {
@@ -376,11 +367,8 @@ func campaignsCalls(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var page dialerd.CallPage
-		if err := decode(data, &page); err != nil {
+		page, printed, err := decodeAnswer[dialerd.CallPage](x, data)
+		if err != nil || printed {
 			return err
 		}
 		rows := make([][]string, 0, len(page.Results))

@@ -171,8 +171,14 @@ func getMany[T any](ctx context.Context, x *cli, path string) (items []T, printe
 	if err != nil {
 		return nil, false, err
 	}
+	return decodeAnswer[[]T](x, data)
+}
+
+// decodeAnswer decodes the node's answer into a T, or with --json prints it
+// as it is and reports printed.
+func decodeAnswer[T any](x *cli, data []byte) (v T, printed bool, err error) {
 	if x.g.json {
-		return nil, true, x.printJSON(data)
+		return v, true, x.printJSON(data)
 	}
-	return items, false, decode(data, &items)
+	return v, false, decode(data, &v)
 }

@@ -55,11 +55,8 @@ func clusterShow(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var c clusterInfo
-		if err := decode(data, &c); err != nil {
+		c, printed, err := decodeAnswer[clusterInfo](x, data)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(x.stdout, "Node %s; leader %s; shard map version %d; voters %s.\n", c.Node, dash(c.Leader), c.MapVersion, dash(strings.Join(c.Voters, ",")))

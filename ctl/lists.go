@@ -63,11 +63,8 @@ func listsCreate(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var l dialerd.ProspectList
-		if err := decode(data, &l); err != nil {
+		l, printed, err := decodeAnswer[dialerd.ProspectList](x, data)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(x.stdout, "Created list %q in campaign %s (slug %s, uuid %s).\n", l.Name, l.Campaign, l.Slug, l.UUID)
@@ -198,11 +195,8 @@ func prospectsAdd(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var p dialerd.Prospect
-		if err := decode(data, &p); err != nil {
+		p, printed, err := decodeAnswer[dialerd.Prospect](x, data)
+		if err != nil || printed {
 			return err
 		}
 		fmt.Fprintf(x.stdout, "Added prospect %s: %s (%s, %s), %s.\n", p.ID, p.Phone, dash(p.State), dash(strings.Join(p.Timezones, ",")), p.Status)

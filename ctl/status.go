@@ -27,11 +27,8 @@ func campaignsStatus(fs *flag.FlagSet) runFunc {
 			if err != nil {
 				return err
 			}
-			if x.g.json {
-				return x.printJSON(data)
-			}
-			var st dialerd.CampaignStatus
-			if err := decode(data, &st); err != nil {
+			st, printed, err := decodeAnswer[dialerd.CampaignStatus](x, data)
+			if err != nil || printed {
 				return err
 			}
 			return renderStatus(x.stdout, st)

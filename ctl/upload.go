@@ -311,11 +311,8 @@ func uploadGet(fs *flag.FlagSet) runFunc {
 		if err != nil {
 			return err
 		}
-		if x.g.json {
-			return x.printJSON(data)
-		}
-		var up dialerd.Upload
-		if err := decode(data, &up); err != nil {
+		up, printed, err := decodeAnswer[dialerd.Upload](x, data)
+		if err != nil || printed {
 			return err
 		}
 		uploadSummary(x.stdout, up, *nerr)

@@ -32,10 +32,6 @@ type ProviderEvent struct {
 // callsPage is GET /campaign/{slug}/calls/?limit=&cursor=: the call log,
 // oldest first.
 func (s *Server) callsPage(r *request) error {
-	slug := r.parts[1]
-	if !dialerd.ValidSlug(slug) {
-		return dialerd.Errorf(dialerd.ENOTFOUND, "Campaign %q not found.", slug)
-	}
 	args := r.ctx.QueryArgs()
 	limit := 100
 	if v := args.Peek("limit"); v != nil {
@@ -51,13 +47,7 @@ func (s *Server) callsPage(r *request) error {
 			return &dialerd.Error{Code: dialerd.EINVALID, Message: "Invalid input.", Fields: map[string][]string{"cursor": {"Not a cursor this API gave."}}}
 		}
 	}
-	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, &pb.CampaignRequest{
-		Op: pb.CampaignOp_CAMPAIGN_CALLS, Scope: actors.ScopeToPB(r.p), Cursor: cursor, Limit: uint32(limit),
-	})
-	if err != nil {
-		return err
-	}
-	doc, err := replyBody(res)
+	doc, err := s.campaignRequest(r, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_CALLS, Cursor: cursor, Limit: uint32(limit)})
 	if err != nil {
 		return err
 	}

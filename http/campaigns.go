@@ -89,13 +89,18 @@ func (s *Server) createCampaign(r *request) error {
 
 // campaignCall sends op to the campaign named in the path.
 func (s *Server) campaignCall(r *request, op pb.CampaignOp, body []byte) ([]byte, error) {
+	return s.campaignRequest(r, &pb.CampaignRequest{Op: op, Body: body})
+}
+
+// campaignRequest sends m, in the caller's scope, to the campaign named in
+// the path and returns the answer's body.
+func (s *Server) campaignRequest(r *request, m *pb.CampaignRequest) ([]byte, error) {
 	slug := r.parts[1]
 	if !dialerd.ValidSlug(slug) {
 		return nil, dialerd.Errorf(dialerd.ENOTFOUND, "Campaign %q not found.", slug)
 	}
-	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, &pb.CampaignRequest{
-		Op: op, Scope: actors.ScopeToPB(r.p), Body: body,
-	})
+	m.Scope = actors.ScopeToPB(r.p)
+	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, m)
 	if err != nil {
 		return nil, err
 	}

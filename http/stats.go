@@ -6,7 +6,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/dialerd/dialerd"
-	"github.com/dialerd/dialerd/actors"
 	"github.com/dialerd/dialerd/actors/pb"
 )
 
@@ -14,10 +13,6 @@ import (
 // figures minute by minute on its clock (dialerd.CampaignSeries), for the
 // dashboard's charts. Whoever may read the status may read these.
 func (s *Server) campaignStats(r *request) error {
-	slug := r.parts[1]
-	if !dialerd.ValidSlug(slug) {
-		return dialerd.Errorf(dialerd.ENOTFOUND, "Campaign %q not found.", slug)
-	}
 	minutes := dialerd.DefaultSeriesMinutes
 	if v := r.ctx.QueryArgs().Peek("minutes"); v != nil {
 		n, err := strconv.Atoi(string(v))
@@ -27,13 +22,7 @@ func (s *Server) campaignStats(r *request) error {
 		}
 		minutes = n
 	}
-	res, err := s.cfg.Grains.Request(r.c, actors.KindCampaign, slug, &pb.CampaignRequest{
-		Op: pb.CampaignOp_CAMPAIGN_STATS, Scope: actors.ScopeToPB(r.p), Limit: uint32(minutes),
-	})
-	if err != nil {
-		return err
-	}
-	doc, err := replyBody(res)
+	doc, err := s.campaignRequest(r, &pb.CampaignRequest{Op: pb.CampaignOp_CAMPAIGN_STATS, Limit: uint32(minutes)})
 	if err != nil {
 		return err
 	}

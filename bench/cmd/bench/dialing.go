@@ -314,17 +314,8 @@ func runDialing(ctx context.Context, h *harness, rows int, d time.Duration, spee
 		Machine: machine(), Date: dialerd.Stopwatch().UTC().Format(time.RFC3339), LoadAvg: loadAvg(),
 		Rows: rows, Speed: speed, Seats: seats, CallRatio: ratio, Duration: d,
 	}
-	switch {
-	case rows <= 0:
-		return "", fmt.Errorf("-rows %d: want at least one row", rows)
-	case d <= 0:
-		return "", fmt.Errorf("-duration %s: want a positive duration", d)
-	case !(speed > 0) || speed > 1e6:
-		return "", fmt.Errorf("-speed %g: want > 0 and ≤ 1e6", speed)
-	case seats < 1 || seats > 10000:
-		return "", fmt.Errorf("-seats %d: want 1 to 10000", seats)
-	case !(ratio > 0) || ratio > 100:
-		return "", fmt.Errorf("-call-ratio %g: want > 0 and ≤ 100", ratio)
+	if err := checkDialingFlags(rows, d, speed, seats, ratio); err != nil {
+		return "", err
 	}
 	path := filepath.Join(h.dir, "bench.csv")
 	err := catch(func() error {
@@ -776,4 +767,22 @@ func outcomes(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// checkDialingFlags refuses the flags of a dialing run (the dialing and
+// failover scenarios) that cannot make one.
+func checkDialingFlags(rows int, d time.Duration, speed float64, seats int, ratio float64) error {
+	switch {
+	case rows <= 0:
+		return fmt.Errorf("-rows %d: want at least one row", rows)
+	case d <= 0:
+		return fmt.Errorf("-duration %s: want a positive duration", d)
+	case !(speed > 0) || speed > 1e6:
+		return fmt.Errorf("-speed %g: want > 0 and ≤ 1e6", speed)
+	case seats < 1 || seats > 10000:
+		return fmt.Errorf("-seats %d: want 1 to 10000", seats)
+	case !(ratio > 0) || ratio > 100:
+		return fmt.Errorf("-call-ratio %g: want > 0 and ≤ 100", ratio)
+	}
+	return nil
 }

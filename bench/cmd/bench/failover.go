@@ -208,15 +208,7 @@ func leaveOwner(ctx context.Context, h *harness, nodes []*nodetest.Node, slug st
 		l.NewOwner = o
 	}
 	logs.restarting(victim)
-	var seeds []string
-	for i, n := range nodes {
-		if i != victim {
-			seeds = append(seeds, n.Gossip)
-		}
-	}
-	nodes[victim].SetJoin(seeds)
-	nodes[victim].Restart()
-	nodetest.WaitReady(h, nodes, failoverWithin)
+	restartOnSurvivors(h, nodes, victim)
 	if _, _, err := longestStall(ctx, via, slug, time.Second, nil); err != nil {
 		return l, fmt.Errorf("after the restart: %w", err)
 	}
@@ -293,17 +285,10 @@ func runFailover(ctx context.Context, h *harness, rows int, d time.Duration, spe
 		Machine: machine(), Date: dialerd.Stopwatch().UTC().Format(time.RFC3339), LoadAvg: loadAvg(),
 		Rows: rows, Speed: speed, Seats: seats, CallRatio: ratio, Duration: d, Kills: kills, Leaves: leaves,
 	}
+	if err := checkDialingFlags(rows, d, speed, seats, ratio); err != nil {
+		return "", err
+	}
 	switch {
-	case rows <= 0:
-		return "", fmt.Errorf("-rows %d: want at least one row", rows)
-	case d <= 0:
-		return "", fmt.Errorf("-duration %s: want a positive duration", d)
-	case !(speed > 0) || speed > 1e6:
-		return "", fmt.Errorf("-speed %g: want > 0 and ≤ 1e6", speed)
-	case seats < 1 || seats > 10000:
-		return "", fmt.Errorf("-seats %d: want 1 to 10000", seats)
-	case !(ratio > 0) || ratio > 100:
-		return "", fmt.Errorf("-call-ratio %g: want > 0 and ≤ 100", ratio)
 	case kills < 0 || kills > 20:
 		return "", fmt.Errorf("-kills %d: want 0 to 20", kills)
 	case leaves < 0 || leaves > 20:
@@ -620,19 +605,10 @@ func killOwner(ctx context.Context, h *harness, nodes []*nodetest.Node, slug str
 		k.NewOwner = o
 	}
 
-	// Back on its data. A node started without --join (node 0) needs
-	// seeds to find the others again: the survivors.
+	// Back on its data.
 	logs.restarting(victim)
-	var seeds []string
-	for i, n := range nodes {
-		if i != victim {
-			seeds = append(seeds, n.Gossip)
-		}
-	}
-	nodes[victim].SetJoin(seeds)
 	t := dialerd.Stopwatch()
-	nodes[victim].Restart()
-	nodetest.WaitReady(h, nodes, failoverWithin)
+	restartOnSurvivors(h, nodes, victim)
 	k.BackReady = time.Since(t)
 	t = dialerd.Stopwatch()
 	a0 := -1
@@ -1003,4 +979,19 @@ func times(n int) string {
 		return "once"
 	}
 	return fmt.Sprintf("%d times", n)
+}
+
+// restartOnSurvivors restarts node victim on its data, joining through the
+// other nodes (a node started without --join, node 0, needs seeds to find
+// them again), and waits until every node is ready.
+func restartOnSurvivors(h *harness, nodes []*nodetest.Node, victim int) {
+	var seeds []string
+	for i, n := range nodes {
+		if i != victim {
+			seeds = append(seeds, n.Gossip)
+		}
+	}
+	nodes[victim].SetJoin(seeds)
+	nodes[victim].Restart()
+	nodetest.WaitReady(h, nodes, failoverWithin)
 }

@@ -188,11 +188,13 @@ func pgHopper(ctx context.Context, pool *pgxpool.Pool, list string, workers int,
 	wg.Wait()
 	r.Elapsed = time.Since(start)
 	r.Leases, r.Prospects, r.Errors = leases.Load(), prospects.Load(), errs.Load()
-	if r.Leases == 0 {
-		return r, fmt.Errorf("no lease succeeded (%d errors): %v", r.Errors, first)
+	if r.Errors > 0 {
+		// A failed transaction is not a lease: counting only the others
+		// would flatter neither side honestly.
+		return r, fmt.Errorf("%d of %d leases failed, first: %v", r.Errors, r.Errors+r.Leases, first)
 	}
 	if r.Prospects < r.Leases*hopperBatch {
-		return r, fmt.Errorf("leases came back short: %d prospects in %d leases (the list ran dry?)", r.Prospects, r.Leases)
+		return r, fmt.Errorf("leases came back short: %d prospects in %d leases: the list ran dry; give -rows more or -duration less", r.Prospects, r.Leases)
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	r.P50, r.P99 = lat[len(lat)/2], lat[len(lat)*99/100]

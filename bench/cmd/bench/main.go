@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dialerd/dialerd"
 	"github.com/dialerd/dialerd/bench/internal/pgserver"
 	"github.com/dialerd/dialerd/bench/load"
 )
@@ -307,7 +308,7 @@ var standardSuite = []struct {
 // processes and files gone before the next starts), rewrites each one's
 // section, and a summary section with the suite's times.
 func runStandard(ctx context.Context, out string) error {
-	start := time.Now()
+	start := dialerd.Stopwatch()
 	var b strings.Builder
 	var failed []string
 	fmt.Fprintf(&b, "## Standard suite (make bench)\n\n- command: `make bench` (`-scenario standard`)\n- machine: %s\n- date: %s\n- load average before the run: %s\n\n| scenario | took | result |\n|---|---:|---|\n",
@@ -317,7 +318,7 @@ func runStandard(ctx context.Context, out string) error {
 			return ctx.Err()
 		}
 		fmt.Fprintf(os.Stderr, "bench: standard suite: %s\n", sc.scenario)
-		t := time.Now()
+		t := dialerd.Stopwatch()
 		h := newHarness()
 		var section string
 		err := catch(func() error {
